@@ -1,0 +1,218 @@
+"""Parse the tool calls out of a model's raw text.
+
+Accepted formats, in order of precedence (the first that is present wins):
+
+1. ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` — Hermes/Qwen/SmolLM;
+   one or several blocks; a missing closing tag at the very end is tolerated.
+2. A bare JSON object ``{"name": ..., "arguments": {...}}`` (also inside a ```json
+   fence; ``"parameters"`` for ``"arguments"``, OpenAI's ``{"function": {...}}``
+   nesting, and arguments given as a JSON string are accepted).
+3. Call syntax: ``go(room="kitchen")``, ``go("kitchen")``, ``look()``; arguments
+   must be Python literals.
+
+Surrounding prose and ``<think>…</think>`` blocks are ignored. The parser never
+raises anything but :class:`~agentgym.errors.ActionError` subclasses, whose
+message is the observation the agent should see.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Collection
+from typing import Any
+
+from agentgym.errors import NoToolCallError, ToolCallParseError
+from agentgym.tools import ToolCall
+
+__all__ = ["parse_tool_calls", "strip_thinking", "FORMAT_HINT"]
+
+FORMAT_HINT = (
+    'Call a tool like this: <tool_call>{"name": "TOOL", "arguments": {"ARG": "VALUE"}}</tool_call>'
+)
+
+_THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+_TOOL_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL | re.IGNORECASE)
+_CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
+
+# A cap on the work one action may cost (1 MB of text must not take seconds).
+_MAX_CALL_CANDIDATES = 64
+_MAX_JSON_CANDIDATES = 256
+
+
+def strip_thinking(text: str) -> str:
+    """Drop ``<think>…</think>`` blocks (an unclosed one runs to the end) and,
+    where a model emits only the closing tag, everything before it."""
+    text = _THINK_BLOCK.sub(" ", text)
+    if "</think>" in text.lower():
+        text = re.split(r"</think>", text, flags=re.IGNORECASE)[-1]
+    return text
+
+
+def parse_tool_calls(text: str, tool_names: Collection[str] | None = None) -> list[ToolCall]:
+    """Return every tool call in ``text``, in order.
+
+    ``tool_names`` (optional) lets call syntax prefer known tools over
+    look-alikes in prose. Raises :class:`NoToolCallError` when nothing looks
+    like a call and :class:`ToolCallParseError` when a ``<tool_call>`` block
+    cannot be decoded.
+
+    >>> parse_tool_calls('<think>hmm</think><tool_call>{"name": "go", "arguments": {"room": "hall"}}</tool_call>')
+    [ToolCall(name='go', arguments={'room': 'hall'}, positional=())]
+    >>> parse_tool_calls('I will open it: open("fridge")')
+    [ToolCall(name='open', arguments={}, positional=('fridge',))]
+    """
+    if not isinstance(text, str):
+        raise ToolCallParseError(f"the action must be text, got {type(text).__name__}. {FORMAT_HINT}")
+    body = strip_thinking(text)
+
+    blocks = _TOOL_BLOCK.findall(body)
+    if blocks:
+        return [_parse_block(b) for b in blocks if b.strip()] or _no_call()
+
+    json_calls = _find_json_calls(body)
+    if json_calls:
+        return json_calls
+
+    calls = _find_call_syntax(body, tool_names)
+    if calls:
+        return calls
+    return _no_call()
+
+
+def _no_call() -> list[ToolCall]:
+    raise NoToolCallError(f"No tool call found in your message. {FORMAT_HINT}")
+
+
+def _parse_block(block: str) -> ToolCall:
+    inner = _FENCE.sub("", block).strip()
+    if inner.startswith("{"):
+        try:
+            obj, _ = json.JSONDecoder().raw_decode(inner)
+        except (json.JSONDecodeError, RecursionError) as e:
+            msg = e.msg if isinstance(e, json.JSONDecodeError) else "nesting too deep"
+            raise ToolCallParseError(
+                f"Could not decode the JSON inside <tool_call>: {msg}. {FORMAT_HINT}"
+            ) from None
+        call = _call_from_obj(obj)
+        if call is None:
+            raise ToolCallParseError(
+                f'The JSON inside <tool_call> needs a "name" (string) and "arguments" (object). {FORMAT_HINT}'
+            )
+        return call
+    calls = _find_call_syntax(inner, None)
+    if len(calls) == 1:
+        return calls[0]
+    raise ToolCallParseError(f"Could not read the content of <tool_call> as a call. {FORMAT_HINT}")
+
+
+def _call_from_obj(obj: Any) -> ToolCall | None:
+    if not isinstance(obj, dict):
+        return None
+    if "name" not in obj and isinstance(obj.get("function"), dict):  # OpenAI nesting
+        obj = obj["function"]
+    name = obj.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    args: Any = obj.get("arguments", obj.get("parameters", {}))
+    if isinstance(args, str):  # OpenAI sends arguments as a JSON string
+        try:
+            args = json.loads(args) if args.strip() else {}
+        except (json.JSONDecodeError, RecursionError):
+            raise ToolCallParseError(
+                f"The arguments of {name!r} are a string that is not valid JSON. {FORMAT_HINT}"
+            ) from None
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ToolCallParseError(f'"arguments" of {name!r} must be a JSON object. {FORMAT_HINT}')
+    return ToolCall(name=name.strip(), arguments=args)
+
+
+def _find_json_calls(body: str) -> list[ToolCall]:
+    decoder = json.JSONDecoder()
+    calls: list[ToolCall] = []
+    pos = 0
+    tries = 0
+    while tries < _MAX_JSON_CANDIDATES:
+        start = body.find("{", pos)
+        if start < 0:
+            break
+        tries += 1
+        try:
+            obj, end = decoder.raw_decode(body, start)
+        except (json.JSONDecodeError, RecursionError):
+            pos = start + 1
+            continue
+        call = _call_from_obj(obj) if isinstance(obj, dict) and ("name" in obj or "function" in obj) else None
+        if call is not None:
+            calls.append(call)
+        pos = end
+    return calls
+
+
+def _find_call_syntax(body: str, tool_names: Collection[str] | None) -> list[ToolCall]:
+    known: list[ToolCall] = []
+    unknown: list[ToolCall] = []
+    pos = 0
+    for _ in range(_MAX_CALL_CANDIDATES):
+        m = _CALL_START.search(body, pos)
+        if m is None:
+            break
+        end = _matching_paren(body, m.end() - 1)
+        if end is None:
+            pos = m.end()
+            continue
+        call = _literal_call(body[m.start(1) : end + 1])
+        if call is None:
+            pos = m.end()
+            continue
+        (known if tool_names is None or call.name in tool_names else unknown).append(call)
+        pos = end + 1
+    return known or unknown
+
+
+def _matching_paren(s: str, open_idx: int) -> int | None:
+    depth = 0
+    quote: str | None = None
+    i = open_idx
+    n = min(len(s), open_idx + 20_000)
+    while i < n:
+        c = s[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i if c == ")" else None
+        i += 1
+    return None
+
+
+def _literal_call(src: str) -> ToolCall | None:
+    try:
+        node = ast.parse(src, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return None
+    try:
+        positional = tuple(ast.literal_eval(a) for a in node.args)
+        kwargs = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                return None
+            kwargs[kw.arg] = ast.literal_eval(kw.value)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return None
+    return ToolCall(name=node.func.id, arguments=kwargs, positional=positional)

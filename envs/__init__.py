@@ -1,0 +1,24 @@
+"""Environment families shipped with agentgym (imported as ``agentgym.envs``).
+
+:func:`register_all` is the ``agentgym.envs`` entry point of this package: it
+registers every family and the suites built from them, exactly as a
+third-party package would register its own. Registration is lazy (entry points
+are ``"module:Class"`` strings), so it imports no family module.
+"""
+
+from __future__ import annotations
+
+from agentgym import SuiteEntry, register, register_suite
+
+
+def register_all() -> None:
+    register(
+        "GuessNumber-v0",
+        "agentgym.envs.guess_number.env:GuessNumberEnv",
+        description="Hello world: find a secret number from higher/lower feedback.",
+    )
+    register_suite(
+        "guess-number-v0",
+        [SuiteEntry("GuessNumber-v0", "val", 50, {"difficulty": d}) for d in ("easy", "medium", "hard")],
+        description="GuessNumber, val split, every difficulty.",
+    )

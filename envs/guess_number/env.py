@@ -1,0 +1,69 @@
+"""The GuessNumber environment.
+
+Task: find a secret integer in ``[low, high]``.
+Tools: ``guess(number)``.
+Reward parts: ``success`` (+1 when the guess is right), ``invalid_action``
+(−penalty per malformed action, from the base class).
+Termination: the right guess. Truncation: ``max_turns`` (default 12).
+Metrics: ``success``, ``turns``, ``invalid_actions``, ``return``, ``guesses``.
+State key: the interval still consistent with the feedback so far, so two
+different guess sequences that leave the same interval share an anchor.
+
+Change log: v0 — first version.
+"""
+
+from __future__ import annotations
+
+from agentgym import AgentEnv, InvalidActionError, Task, tool
+from agentgym.envs.guess_number.tasks import GuessNumberTasks
+
+
+class GuessNumberEnv(AgentEnv):
+    family = "guess_number"
+    instructions = (
+        "You are playing a guessing game. Guess the secret number; after each guess "
+        "you are told whether the secret is higher or lower. Use as few guesses as you can."
+    )
+    default_max_turns = 12
+    scripted_policies = {
+        "oracle": "agentgym.envs.guess_number.oracle:binary_search",
+        "random": "agentgym.envs.guess_number.oracle:random_guess",
+    }
+
+    def make_generator(self, seed: int) -> GuessNumberTasks:
+        return GuessNumberTasks(seed)
+
+    def on_reset(self, task: Task) -> str:
+        self.secret: int = task.meta["secret"]
+        self.low: int = task.meta["low"]  # the interval still consistent with the feedback
+        self.high: int = task.meta["high"]
+        self.guesses = 0
+        return task.prompt
+
+    @tool
+    def guess(self, number: int) -> str:
+        """Guess the secret number.
+
+        Args:
+            number: Your guess, a whole number inside the range.
+        """
+        assert self.task is not None
+        lo, hi = self.task.meta["low"], self.task.meta["high"]
+        if not lo <= number <= hi:
+            raise InvalidActionError(f"{number} is outside the range [{lo}, {hi}].")
+        self.guesses += 1
+        if number == self.secret:
+            self.add_reward("success", 1.0)
+            self.finish(success=True)
+            return f"Correct! The number was {number}."
+        if number < self.secret:
+            self.low = max(self.low, number + 1)
+            return f"{number} is too low. The secret is higher."
+        self.high = min(self.high, number - 1)
+        return f"{number} is too high. The secret is lower."
+
+    def state_key(self) -> str:
+        return f"{self.low}..{self.high}"
+
+    def episode_metrics(self) -> dict[str, float]:
+        return {"guesses": float(self.guesses)}

