@@ -31,7 +31,7 @@ from agentgym.errors import (
     UnknownToolError,
 )
 from agentgym.parsing import parse_tool_calls
-from agentgym.policy import Completion, Policy
+from agentgym.policy import Completion, Policy, load_policy
 from agentgym.registry import list_envs, load_plugins, make, register, spec
 from agentgym.spaces import FreeText
 from agentgym.suites import Suite, SuiteEntry, get_suite, list_suites, register_suite
@@ -71,6 +71,7 @@ __all__ = [
     "list_suites",
     "load_jsonl",
     "load_plugins",
+    "load_policy",
     "make",
     "parse_tool_calls",
     "register",

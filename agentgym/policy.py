@@ -12,11 +12,15 @@ doubles need no inheritance).
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Completion", "Policy", "Message"]
+from agentgym.errors import ConfigError, did_you_mean
+
+__all__ = ["Completion", "Policy", "Message", "load_policy", "POLICY_ENTRY_POINT_GROUP"]
 
 Message = dict[str, Any]
 
@@ -41,3 +45,32 @@ class Policy(Protocol):
     def act(
         self, conversations: Sequence[Sequence[Message]], tools: Sequence[Sequence[dict[str, Any]]]
     ) -> list[Completion]: ...
+
+
+POLICY_ENTRY_POINT_GROUP = "agentgym.policies"
+
+
+def load_policy(spec: str, **kwargs: Any) -> Policy:
+    """Build a policy from a spec string, as the CLI's ``--policy`` takes it.
+
+    ``"kind:rest"`` calls the ``kind`` entry point of the ``agentgym.policies``
+    group with ``rest`` (agentgym ships ``hf``, ``tiny``, ``openai``, ``oracle``,
+    ``random``, ``scripted``, ``human``); a bare existing directory (a saved
+    model or a trainer checkpoint) means ``hf:DIR``; a bare kind means
+    ``kind:``.
+
+    >>> load_policy("oracle")                                   # doctest: +SKIP
+    >>> load_policy("hf:smollm2-135m", temperature=0.7)          # doctest: +SKIP
+    >>> load_policy("openai:http://127.0.0.1:8000/v1#smollm2")  # doctest: +SKIP
+    """
+    if os.path.isdir(spec):
+        kind, rest = "hf", spec
+    else:
+        kind, _, rest = spec.partition(":")
+    eps = {ep.name: ep for ep in importlib.metadata.entry_points(group=POLICY_ENTRY_POINT_GROUP)}
+    if kind not in eps:
+        raise ConfigError(
+            f"unknown policy kind {kind!r} in spec {spec!r}.{did_you_mean(kind, eps)} "
+            f"Known kinds: {', '.join(sorted(eps))} (e.g. 'hf:PATH_OR_NAME', 'openai:URL#MODEL', 'oracle')."
+        )
+    return eps[kind].load()(rest, **kwargs)
