@@ -35,7 +35,8 @@ FORMAT_HINT = (
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _TOOL_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL | re.IGNORECASE)
 _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-_FENCE = re.compile(r"```[a-zA-Z]*\n?|```")
+_FENCE_OPEN = re.compile(r"^```[a-zA-Z]*\s*")
+_FENCE_CLOSE = re.compile(r"\s*```$")
 
 # A cap on the work one action may cost (1 MB of text must not take seconds).
 _MAX_CALL_CANDIDATES = 64
@@ -87,7 +88,8 @@ def _no_call() -> list[ToolCall]:
 
 
 def _parse_block(block: str) -> ToolCall:
-    inner = _FENCE.sub("", block).strip()
+    # A code fence around the JSON is tolerated; backticks inside strings are kept.
+    inner = _FENCE_CLOSE.sub("", _FENCE_OPEN.sub("", block.strip()))
     if inner.startswith("{"):
         try:
             obj, _ = json.JSONDecoder().raw_decode(inner)

@@ -277,7 +277,10 @@ def _coerce(value: Any, p: _Param, spec: ToolSpec) -> Any:
     ok, out = _check(value, p.annotation)
     if ok:
         return out
-    expected = p.schema.get("type") or ("one of " + ", ".join(map(repr, p.schema.get("enum", []))))
+    if "enum" in p.schema:
+        expected = "one of " + ", ".join(map(repr, p.schema["enum"]))
+    else:
+        expected = p.schema.get("type", "of another type")
     raise ArgumentError(
         f"argument '{p.name}' of {spec.name}() must be {expected}, got {value!r}. Usage: {spec.signature()}"
     )

@@ -22,3 +22,11 @@ def _seed_everything() -> None:
     except ImportError:  # pragma: no cover
         return
     torch.manual_seed(0)
+
+try:  # property-based tests are derandomized: the same examples on every run
+    from hypothesis import settings as _hyp_settings
+
+    _hyp_settings.register_profile("agentgym", derandomize=True, database=None, print_blob=True)
+    _hyp_settings.load_profile("agentgym")
+except ImportError:  # pragma: no cover
+    pass
