@@ -85,7 +85,7 @@ __all__ = [
 # Heavier entry points, imported on first use: name -> "module:attribute".
 _LAZY = {
     "collect": "agentgym.rollout:collect",
-    "evaluate": "agentgym.evaluate:evaluate",
+    "evaluate": "agentgym.evaluation:evaluate",
     "RemoteEnv": "agentgym.remote:RemoteEnv",
     "TrainConfig": "agentgym.train:TrainConfig",
 }

@@ -51,6 +51,16 @@ class EnvStateError(AgentGymError, RuntimeError):
     """An environment was used out of order (e.g. ``step`` before ``reset``)."""
 
 
+class RemoteEnvError(AgentGymError, RuntimeError):
+    """A remote environment (``agentgym.RemoteEnv``) failed: the server is
+    unreachable after retries, the session was lost, or the env raised on the
+    server. ``status`` is the HTTP status, when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest candidates, or ``""``.
 

@@ -1,0 +1,356 @@
+"""``evaluate``: a policy on a suite, resumable, with results and reports.
+
+The plan of an evaluation is fixed by its configuration: for every suite entry,
+tasks ``0..n-1`` of its split, ``episodes_per_task`` episodes each, run in
+*chunks* of a few tasks. Each chunk is one call to
+:func:`agentgym.rollout.collect` (one batched policy call per turn across the
+chunk's live episodes), seeded from ``(seed, entry, first task)`` only, so a
+chunk's episodes are the same whether it runs first, last, in parallel with
+others, or after a restart. Finished chunks are appended to
+``episodes.jsonl``; a rerun with the same ``out`` skips every episode already
+there and reruns only what is missing, then aggregates *all* episodes, sorted
+by key: an interrupted-then-resumed run writes the same ``results.json`` as an
+uninterrupted one.
+
+Output directory::
+
+    episodes.jsonl   every episode (Trajectory JSONL, meta["eval"] = its key)
+    config.json      what determines the episodes (checked on resume)
+    results.json     the figures (schema: agentgym.evaluation.schema)
+    report.md        tables; report.html: tables and plots (self-contained)
+    plots/           success.png, turns.png
+    run.json         timings and counts of this invocation
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from agentgym.errors import ConfigError
+from agentgym.evaluation.schema import EvalResults
+from agentgym.evaluation.summary import entry_result, episode_key, overall_figures
+from agentgym.policy import Policy, load_policy
+from agentgym.suites import Suite, SuiteEntry, get_suite
+from agentgym.tasks import Task, derive_seed
+from agentgym.trajectory import Trajectory, append_jsonl, iter_jsonl
+
+__all__ = ["evaluate", "EvalConfig", "plan_chunks", "Chunk"]
+
+logger = logging.getLogger(__name__)
+
+EPISODES_FILE = "episodes.jsonl"
+CONFIG_FILE = "config.json"
+RESULTS_FILE = "results.json"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Everything that determines an evaluation's episodes (saved as
+    ``config.json``; a resumed run must match it)."""
+
+    suite: str
+    entries: tuple[dict[str, Any], ...]
+    policy: str
+    episodes_per_task: int
+    seed: int
+    max_turns: int | None
+    history: str
+    chunk_tasks: int
+    remote: str | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=list) + "\n"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Tasks ``start..stop-1`` of one suite entry, run together."""
+
+    entry: SuiteEntry
+    start: int
+    stop: int
+    seed: int
+
+    def keys(self, k: int) -> list[str]:
+        return [episode_key(self.entry.label, i, j) for i in range(self.start, self.stop) for j in range(k)]
+
+
+def plan_chunks(entries: Sequence[SuiteEntry], chunk_tasks: int, seed: int) -> list[Chunk]:
+    """Split every entry's tasks into fixed chunks (fixed by the configuration
+    alone, which is what makes resumed runs identical)."""
+    chunks = []
+    for e in entries:
+        for start in range(0, e.n_tasks, chunk_tasks):
+            chunk_seed = derive_seed("eval-chunk", seed, e.label, start) % (2**31)
+            chunks.append(Chunk(e, start, min(start + chunk_tasks, e.n_tasks), chunk_seed))
+    return chunks
+
+
+def _resolve_entries(suite: str | Suite | Sequence[SuiteEntry], max_tasks: int | None) -> tuple[str, list[SuiteEntry]]:
+    if isinstance(suite, str):
+        suite = get_suite(suite)
+    if isinstance(suite, Suite):
+        name, entries = suite.name, list(suite.entries)
+    else:
+        name, entries = "custom", list(suite)
+    if not entries:
+        raise ConfigError("the suite has no entries; pass a suite name (see `agentgym list`) or SuiteEntry objects.")
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"suite entries must be distinct; got duplicate labels in {labels}.")
+    if max_tasks is not None:
+        if max_tasks < 1:
+            raise ConfigError(f"max_tasks must be >= 1, got {max_tasks}.")
+        entries = [SuiteEntry(e.env_id, e.split, min(e.n_tasks, max_tasks), dict(e.kwargs)) for e in entries]
+    return name, entries
+
+
+def _env_factory(entry: SuiteEntry, remote: str | None, max_turns: int | None) -> Callable[[], Any]:
+    kwargs = dict(entry.kwargs, split=entry.split)
+    if max_turns is not None:
+        kwargs["max_turns"] = max_turns
+    if remote is not None:
+        from agentgym.remote import RemoteEnv
+
+        return lambda: RemoteEnv(remote, entry.env_id, **kwargs)
+    from agentgym.registry import make
+
+    return lambda: make(entry.env_id, **kwargs)
+
+
+def _tasks(env: Any, split: str, indices: range) -> list[Task]:
+    """The tasks at ``indices`` of the env's split, exactly as ``reset(options=
+    {"task_index": i})`` would pick them."""
+    fixed = getattr(env, "fixed_tasks", None)
+    if fixed:
+        return [fixed[i % len(fixed)] for i in indices]
+    return [env.generator.task(split, i, env.difficulty) for i in indices]
+
+
+class _Store:
+    """The episodes of a run: in memory, and appended to JSONL when ``out`` is set."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.episodes: dict[str, Trajectory] = {}
+        self._lock = threading.Lock()
+        if path is not None and path.exists():
+            for t in iter_jsonl(path):
+                key = t.meta.get("eval", {}).get("key")
+                if key is not None:
+                    self.episodes.setdefault(key, t)  # first record of a key wins
+
+    def add(self, trajectories: Sequence[Trajectory]) -> int:
+        with self._lock:
+            new = [t for t in trajectories if t.meta["eval"]["key"] not in self.episodes]
+            if self.path is not None and new:
+                append_jsonl(self.path, new)
+            for t in new:
+                self.episodes[t.meta["eval"]["key"]] = t
+            return len(new)
+
+
+def _run_chunk(chunk: Chunk, policy: Policy, cfg: EvalConfig, make_env: Callable[[], Any]) -> list[Trajectory]:
+    from agentgym.rollout import collect
+
+    env = make_env()
+    try:
+        tasks = _tasks(env, chunk.entry.split, range(chunk.start, chunk.stop))
+    finally:
+        env.close()
+    trajectories = collect(
+        make_env,
+        policy,
+        tasks=tasks,
+        group_size=cfg.episodes_per_task,
+        max_turns=cfg.max_turns,
+        history=cfg.history,
+        split=chunk.entry.split,
+        seed=chunk.seed,
+    )
+    index_of = {t.id: chunk.start + i for i, t in enumerate(tasks)}
+    seen: dict[str, int] = {}
+    for t in trajectories:  # episode number = order within the task's group
+        j = seen.get(t.task_id, 0)
+        seen[t.task_id] = j + 1
+        i = index_of[t.task_id]
+        t.env_id = t.env_id or chunk.entry.env_id
+        t.meta = dict(t.meta, eval={"key": episode_key(chunk.entry.label, i, j), "entry": chunk.entry.label,
+                                    "task_index": i, "episode": j})
+    expected = len(tasks) * cfg.episodes_per_task
+    if len(trajectories) != expected:
+        raise RuntimeError(f"collect returned {len(trajectories)} episodes for a chunk of {expected}")
+    return trajectories
+
+
+def _check_config(out: Path, cfg: EvalConfig, resume: bool) -> None:
+    path = out / CONFIG_FILE
+    episodes = out / EPISODES_FILE
+    if path.exists() and episodes.exists() and episodes.stat().st_size > 0:
+        if not resume:
+            raise ConfigError(f"{out} already holds an evaluation; pass another --out, or resume it (drop --no-resume).")
+        if path.read_text(encoding="utf-8") != cfg.to_json():
+            raise ConfigError(
+                f"{out} holds an evaluation with another configuration ({path}); resume it with the same "
+                "arguments, or write this one to another --out."
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(cfg.to_json(), encoding="utf-8")
+
+
+def evaluate(
+    policy: str | Policy,
+    suite: str | Suite | Sequence[SuiteEntry] = "core-v0",
+    *,
+    episodes_per_task: int = 1,
+    out: str | os.PathLike[str] | None = None,
+    max_tasks: int | None = None,
+    seed: int = 0,
+    max_turns: int | None = None,
+    history: str = "full",
+    workers: int = 1,
+    chunk_tasks: int = 8,
+    remote: str | None = None,
+    resume: bool = True,
+    progress: bool = False,
+    confidence: float = 0.95,
+    n_bootstrap: int = 2000,
+    report: bool = True,
+    policy_label: str | None = None,
+) -> EvalResults:
+    """Evaluate ``policy`` on ``suite``; return (and, with ``out``, write) the results.
+
+    Args:
+        policy: A policy, or a spec for :func:`agentgym.load_policy`
+            (``"oracle"``, ``"random"``, ``"hf:PATH"``, ``"openai:URL#MODEL"``, a checkpoint dir).
+        suite: A suite name (``"core-v0"``), a :class:`Suite`, or suite entries.
+        episodes_per_task: Episodes per task (``K``; pass@k is reported for k ≤ K).
+        out: Directory for episodes and reports; an existing one is resumed.
+        max_tasks: Cap on the tasks of every entry (the first ``max_tasks``).
+        seed: Seed of the episodes and of the bootstrap.
+        max_turns: Override every env's turn limit.
+        history: Conversation history given to the policy (see ``collect``).
+        workers: Chunks run concurrently (threads: worth it for HTTP policies
+            or remote envs; a local model is already batched within a chunk).
+        chunk_tasks: Tasks per chunk (part of the configuration: it fixes seeds).
+        remote: Base URL of an ``agentgym serve`` server to run the envs on.
+        resume: Continue an existing ``out`` (else refuse to touch it).
+        progress: Show a progress bar (the CLI does).
+        confidence, n_bootstrap: Of the bootstrap intervals.
+        report: Write ``report.md``/``report.html`` and plots.
+        policy_label: Name of the policy in the results (default: the spec).
+
+    >>> res = evaluate("oracle", "guess-number-v0", max_tasks=5, out="runs/oracle")  # doctest: +SKIP
+    >>> res.overall.success.mean  # doctest: +SKIP
+    1.0
+    """
+    if episodes_per_task < 1:
+        raise ConfigError(f"episodes_per_task must be >= 1, got {episodes_per_task}.")
+    if chunk_tasks < 1 or workers < 1:
+        raise ConfigError(f"chunk_tasks and workers must be >= 1, got {chunk_tasks} and {workers}.")
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be in (0, 1), got {confidence}.")
+    suite_name, entries = _resolve_entries(suite, max_tasks)
+    label = policy_label or (policy if isinstance(policy, str) else type(policy).__name__)
+    cfg = EvalConfig(
+        suite=suite_name,
+        entries=tuple({"env_id": e.env_id, "split": e.split, "n_tasks": e.n_tasks, "kwargs": dict(e.kwargs)} for e in entries),
+        policy=label,
+        episodes_per_task=episodes_per_task,
+        seed=seed,
+        max_turns=max_turns,
+        history=history,
+        chunk_tasks=chunk_tasks,
+        remote=remote,
+    )
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        _check_config(out_dir, cfg, resume)
+    store = _Store(out_dir / EPISODES_FILE if out_dir is not None else None)
+    chunks = plan_chunks(entries, chunk_tasks, seed)
+    todo = [c for c in chunks if any(k not in store.episodes for k in c.keys(episodes_per_task))]
+    total = sum(len(c.keys(episodes_per_task)) for c in chunks)
+    done = sum(1 for c in chunks for k in c.keys(episodes_per_task) if k in store.episodes)
+    if done:
+        logger.info("resuming: %d of %d episodes already recorded", done, total)
+    started = time.perf_counter()
+    if todo:
+        _run_chunks(todo, policy, cfg, store, workers=workers, progress=progress, total=total, done=done)
+    results = _aggregate(entries, store, cfg, confidence=confidence, n_bootstrap=n_bootstrap)
+    if out_dir is not None:
+        results.save(out_dir / RESULTS_FILE)
+        if report:
+            from agentgym.evaluation.report import write_reports
+
+            write_reports(results, out_dir)
+        run = {"episodes_run": total - done, "episodes_resumed": done, "seconds": round(time.perf_counter() - started, 3),
+               "workers": workers}
+        (out_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+def _run_chunks(
+    todo: list[Chunk], policy: str | Policy, cfg: EvalConfig, store: _Store, *, workers: int, progress: bool,
+    total: int, done: int
+) -> None:
+    if isinstance(policy, str):
+        policy = load_policy(policy)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, initial=done, unit="ep", desc=f"eval {cfg.policy} on {cfg.suite}", dynamic_ncols=True)
+
+    def run(chunk: Chunk) -> None:
+        trajectories = _run_chunk(chunk, policy, cfg, _env_factory(chunk.entry, cfg.remote, cfg.max_turns))
+        store.add(trajectories)
+        if bar is not None:
+            bar.update(len(trajectories))
+
+    try:
+        if workers == 1:
+            for chunk in todo:
+                run(chunk)
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentgym-eval") as pool:
+                for future in [pool.submit(run, c) for c in todo]:
+                    future.result()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _aggregate(
+    entries: Sequence[SuiteEntry], store: _Store, cfg: EvalConfig, *, confidence: float, n_bootstrap: int
+) -> EvalResults:
+    import agentgym
+
+    per_entry = []
+    for e in entries:
+        keys = {episode_key(e.label, i, j) for i in range(e.n_tasks) for j in range(cfg.episodes_per_task)}
+        episodes = [store.episodes[k] for k in sorted(keys) if k in store.episodes]
+        per_entry.append(
+            entry_result(e, episodes, k_max=cfg.episodes_per_task, seed=cfg.seed, confidence=confidence, n_boot=n_bootstrap)
+        )
+    return EvalResults(
+        agentgym_version=agentgym.__version__,
+        suite=cfg.suite,
+        policy=cfg.policy,
+        episodes_per_task=cfg.episodes_per_task,
+        seed=cfg.seed,
+        max_turns=cfg.max_turns,
+        history=cfg.history,
+        confidence=confidence,
+        n_bootstrap=n_bootstrap,
+        entries=per_entry,
+        overall=overall_figures(per_entry, seed=cfg.seed, confidence=confidence, n_boot=n_bootstrap),
+    )
