@@ -71,7 +71,7 @@ def parse_tool_calls(text: str, tool_names: Collection[str] | None = None) -> li
 
     blocks = _TOOL_BLOCK.findall(body)
     if blocks:
-        return [_parse_block(b) for b in blocks if b.strip()] or _no_call()
+        return [call for b in blocks if b.strip() for call in _parse_block(b)] or _no_call()
 
     json_calls = _find_json_calls(body)
     if json_calls:
@@ -87,26 +87,31 @@ def _no_call() -> list[ToolCall]:
     raise NoToolCallError(f"No tool call found in your message. {FORMAT_HINT}")
 
 
-def _parse_block(block: str) -> ToolCall:
+def _parse_block(block: str) -> list[ToolCall]:
     # A code fence around the JSON is tolerated; backticks inside strings are kept.
     inner = _FENCE_CLOSE.sub("", _FENCE_OPEN.sub("", block.strip()))
-    if inner.startswith("{"):
+    if inner.startswith(("{", "[")):
         try:
             obj, _ = json.JSONDecoder().raw_decode(inner)
         except (json.JSONDecodeError, RecursionError) as e:
             msg = e.msg if isinstance(e, json.JSONDecodeError) else "nesting too deep"
+            if inner.startswith("["):  # maybe Python-style [go(room='x')] (Llama 3.2)
+                calls = _find_call_syntax(inner, None)
+                if calls:
+                    return calls
             raise ToolCallParseError(
                 f"Could not decode the JSON inside <tool_call>: {msg}. {FORMAT_HINT}"
             ) from None
-        call = _call_from_obj(obj)
-        if call is None:
+        # SmolLM2 writes a JSON list of calls inside one block.
+        calls = [_call_from_obj(o) for o in obj] if isinstance(obj, list) else [_call_from_obj(obj)]
+        if not calls or any(c is None for c in calls):
             raise ToolCallParseError(
                 f'The JSON inside <tool_call> needs a "name" (string) and "arguments" (object). {FORMAT_HINT}'
             )
-        return call
+        return calls  # type: ignore[return-value]
     calls = _find_call_syntax(inner, None)
-    if len(calls) == 1:
-        return calls[0]
+    if calls:
+        return calls
     raise ToolCallParseError(f"Could not read the content of <tool_call> as a call. {FORMAT_HINT}")
 
 
