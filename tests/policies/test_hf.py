@@ -1,0 +1,158 @@
+"""HFPolicy on the tiny model: exact token-in/token-out, logprob consistency,
+reproducible sampling, save/load, and the tokenizer it is built with."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from agentgym.policies.hf import HFPolicy
+
+from agentgym.logprobs import response_logprobs
+from agentgym.policy import load_policy
+
+
+@pytest.fixture(scope="module")
+def tiny() -> HFPolicy:
+    return HFPolicy.tiny(seed=0, max_new_tokens=16, temperature=0.8)
+
+
+def _convs(n: int) -> list[list[dict[str, str]]]:
+    # Prompts of different lengths, so left padding differs per row.
+    return [
+        [{"role": "system", "content": "Guess the number."}, {"role": "user", "content": "between 1 and 9 " * (1 + 3 * i)}]
+        for i in range(n)
+    ]
+
+
+def _frequent_stops(policy: HFPolicy) -> list[int]:
+    """Make ~1 token in 6 a stop token, so rows finish at different steps and the
+    decoding loop's row dropping is exercised (a random model rarely samples EOS)."""
+    saved = policy.stop_ids
+    policy.stop_ids = sorted(set(range(0, len(policy.tokenizer), 6)) | {policy.eot_id})
+    return saved
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.9])
+def test_sampling_logprobs_match_a_separate_forward(tiny: HFPolicy, top_p: float) -> None:
+    saved = _frequent_stops(tiny)
+    tiny.top_p = top_p
+    try:
+        completions = tiny.act(_convs(6), [[]] * 6)
+    finally:
+        tiny.stop_ids, tiny.top_p = saved, 1.0
+    lengths = {len(c.response_ids) for c in completions}
+    assert len(lengths) > 1, "rows should finish at different steps"
+    assert any(c.finish_reason == "stop" for c in completions)
+    prompts = [c.prompt_ids for c in completions]
+    responses = [c.response_ids for c in completions]
+    with torch.no_grad():
+        batched = response_logprobs(
+            tiny.model, prompts, responses, pad_token_id=tiny.pad_token_id, temperature=0.8, micro_batch_size=4
+        )
+    for i, c in enumerate(completions):
+        n = len(c.response_ids)
+        assert len(c.logprobs) == n and batched.mask[i].sum() == n
+        assert torch.allclose(batched.logprobs[i, :n], torch.tensor(c.logprobs), atol=1e-4)
+        # and against the plainest possible forward: one unpadded sequence
+        ids = torch.tensor([c.prompt_ids + c.response_ids])
+        with torch.no_grad():
+            logits = tiny.model(ids).logits[0, len(c.prompt_ids) - 1 : -1].float() / 0.8
+        plain = torch.log_softmax(logits, -1).gather(-1, torch.tensor(c.response_ids)[:, None]).squeeze(-1)
+        assert torch.allclose(plain, torch.tensor(c.logprobs), atol=1e-4)
+
+
+def test_greedy_decoding_equals_transformers_generate(tiny: HFPolicy) -> None:
+    greedy = HFPolicy(tiny.model, tiny.tokenizer, temperature=0.0, max_new_tokens=12)
+    convs = _convs(3)
+    completions = greedy.act(convs, [[]] * 3)
+    for c in completions:
+        ids = torch.tensor([c.prompt_ids])
+        with torch.no_grad():
+            ref = tiny.model.generate(
+                ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=12,
+                eos_token_id=greedy.stop_ids, pad_token_id=greedy.pad_token_id,
+            )
+        assert c.response_ids == ref[0, ids.shape[1] :].tolist()
+
+
+def test_response_logprobs_gradients_and_entropy(tiny: HFPolicy) -> None:
+    prompts, responses = [[5, 6, 7], [8]], [[9, 10], [11, 12, 13]]
+    scores = response_logprobs(tiny.model, prompts, responses, pad_token_id=tiny.pad_token_id, with_entropy=True)
+    assert scores.logprobs.shape == (2, 3) and scores.mask.tolist() == [[True, True, False], [True, True, True]]
+    assert scores.logprobs[0, 2] == 0 and (scores.logprobs[scores.mask] < 0).all()
+    assert scores.entropy is not None
+    assert ((scores.entropy[scores.mask] > 0) & (scores.entropy[scores.mask] <= math.log(len(tiny.tokenizer)) + 1e-4)).all()
+    scores.sums().sum().backward()
+    grad = tiny.model.model.embed_tokens.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    tiny.model.zero_grad(set_to_none=True)
+
+
+def test_prompt_ids_and_response_ids_are_what_act_uses(tiny: HFPolicy) -> None:
+    tools = [{"type": "function", "function": {"name": "guess", "description": "Guess.", "parameters": {
+        "type": "object", "properties": {"number": {"type": "integer"}}, "required": ["number"]}}}]
+    conv = _convs(1)[0]
+    c = tiny.act([conv], [tools])[0]
+    assert c.prompt_ids == tiny.prompt_ids(conv, tools)
+    assert "guess(number: integer)" in tiny.render(conv, tools)
+    assert tiny.tokenizer.decode(c.prompt_ids).endswith("<|im_start|>assistant\n")
+    assert c.text == tiny.decode(c.response_ids)
+    reply = '<tool_call>{"name": "guess", "arguments": {"number": 5}}</tool_call>'
+    ids = tiny.response_ids(reply)
+    assert ids[-1] == tiny.eot_id and tiny.decode(ids) == reply
+    # A scripted reply tokenized this way closes the turn exactly as the chat template does.
+    full = tiny.tokenizer.apply_chat_template(conv + [{"role": "assistant", "content": reply}], tokenize=False)
+    assert full.startswith(tiny.tokenizer.decode(tiny.prompt_ids(conv) + ids))
+
+
+def test_sampling_is_reproducible_per_seed(tiny: HFPolicy) -> None:
+    def sample(seed: int) -> list[list[int]]:
+        p = HFPolicy(tiny.model, tiny.tokenizer, seed=seed, max_new_tokens=8)
+        return [c.response_ids for c in p.act(_convs(2), [[]] * 2)]
+
+    torch.manual_seed(123)  # the global RNG must not matter
+    a = sample(1)
+    torch.manual_seed(456)
+    assert sample(1) == a and sample(2) != a
+
+
+def test_tiny_tokenizer_is_deterministic_and_compact(tiny: HFPolicy) -> None:
+    other = HFPolicy.tiny(seed=0)
+    assert other.tokenizer.get_vocab() == tiny.tokenizer.get_vocab()
+    text = 'I am thinking of a whole number between 12 and 27 (inclusive). <tool_call>{"name": "guess"} héllo ✓'
+    ids = tiny.tokenizer.encode(text, add_special_tokens=False)
+    assert tiny.tokenizer.decode(ids) == text
+    assert len(ids) < len(text.encode()) / 2.5  # the point of a trained BPE over bytes
+
+
+def test_save_and_load_round_trip(tiny: HFPolicy, tmp_path) -> None:
+    tiny.save_pretrained(tmp_path / "ckpt")
+    loaded = load_policy(str(tmp_path / "ckpt"))
+    assert isinstance(loaded, HFPolicy)
+    assert loaded.temperature == tiny.temperature and loaded.max_new_tokens == tiny.max_new_tokens
+    conv = _convs(1)[0]
+    assert loaded.prompt_ids(conv) == tiny.prompt_ids(conv)
+    ids = torch.tensor([tiny.prompt_ids(conv)])
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(ids).logits, tiny.model(ids).logits, atol=1e-6)
+    spec = load_policy(f"hf:{tmp_path / 'ckpt'}", temperature=0.3)
+    assert spec.temperature == 0.3
+
+
+def test_tiny_spec_options() -> None:
+    p = load_policy("tiny:hidden_size=32,num_hidden_layers=1,seed=3,max_new_tokens=4")
+    assert p.model.config.hidden_size == 32 and p.model.config.num_hidden_layers == 1
+    assert p.max_new_tokens == 4 and p.seed == 3
+
+
+def test_bad_options_raise_with_a_fix(tiny: HFPolicy) -> None:
+    from agentgym.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="temperature"):
+        HFPolicy(tiny.model, tiny.tokenizer, temperature=-1)
+    with pytest.raises(ConfigError, match="key=value"):
+        load_policy("tiny:hidden_size")
+    with pytest.raises(ConfigError, match="bundled"):
+        HFPolicy.from_pretrained("no-such-model")
