@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -136,6 +137,17 @@ def _tasks(env: Any, split: str, indices: range) -> list[Task]:
     return [env.generator.task(split, i, env.difficulty) for i in indices]
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a half-written last line (a writer killed mid-line): appending after
+    it would glue the next record to it and lose both."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        logger.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run", path, len(data) - keep)
+        with path.open("r+b") as f:
+            f.truncate(keep)
+
+
 class _Store:
     """The episodes of a run: in memory, and appended to JSONL when ``out`` is set."""
 
@@ -144,6 +156,7 @@ class _Store:
         self.episodes: dict[str, Trajectory] = {}
         self._lock = threading.Lock()
         if path is not None and path.exists():
+            _drop_torn_tail(path)
             for t in iter_jsonl(path):
                 key = t.meta.get("eval", {}).get("key")
                 if key is not None:
@@ -177,12 +190,9 @@ def _run_chunk(chunk: Chunk, policy: Policy, cfg: EvalConfig, make_env: Callable
         split=chunk.entry.split,
         seed=chunk.seed,
     )
-    index_of = {t.id: chunk.start + i for i, t in enumerate(tasks)}
-    seen: dict[str, int] = {}
-    for t in trajectories:  # episode number = order within the task's group
-        j = seen.get(t.task_id, 0)
-        seen[t.task_id] = j + 1
-        i = index_of[t.task_id]
+    for t in trajectories:
+        # collect records each episode's position: the task within the chunk, the episode within its group.
+        i, j = chunk.start + int(t.meta["task_index"]), int(t.meta["group_index"])
         t.env_id = t.env_id or chunk.entry.env_id
         t.meta = dict(t.meta, eval={"key": episode_key(chunk.entry.label, i, j), "entry": chunk.entry.label,
                                     "task_index": i, "episode": j})
@@ -298,12 +308,32 @@ def evaluate(
     return results
 
 
+# Scripted policies are cheap to build: one per chunk, seeded by the chunk, so a
+# stateful one (random) plays the same whatever ran before it or beside it.
+_PER_CHUNK_KINDS = ("oracle", "random", "scripted")
+
+
+def _policy_for(chunk: Chunk, policy: str | Policy, shared: Policy | None) -> Policy:
+    if shared is None:
+        assert isinstance(policy, str)
+        return load_policy(policy, seed=chunk.seed)
+    reseed = getattr(shared, "reseed", None)
+    if callable(reseed):  # a policy with its own RNG can be put back in a known state per chunk
+        reseed(chunk.seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:  # sampling local models: the same chunk samples the same tokens
+        torch.manual_seed(chunk.seed)
+    return shared
+
+
 def _run_chunks(
     todo: list[Chunk], policy: str | Policy, cfg: EvalConfig, store: _Store, *, workers: int, progress: bool,
     total: int, done: int
 ) -> None:
-    if isinstance(policy, str):
-        policy = load_policy(policy)
+    per_chunk = isinstance(policy, str) and policy.partition(":")[0] in _PER_CHUNK_KINDS and not os.path.isdir(policy)
+    shared = None if per_chunk else (load_policy(policy) if isinstance(policy, str) else policy)
+    if shared is not None and workers > 1:
+        logger.info("workers=%d share one policy: episodes are reproducible only if it is stateless", workers)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -311,7 +341,8 @@ def _run_chunks(
         bar = tqdm(total=total, initial=done, unit="ep", desc=f"eval {cfg.policy} on {cfg.suite}", dynamic_ncols=True)
 
     def run(chunk: Chunk) -> None:
-        trajectories = _run_chunk(chunk, policy, cfg, _env_factory(chunk.entry, cfg.remote, cfg.max_turns))
+        chunk_policy = _policy_for(chunk, policy, shared)
+        trajectories = _run_chunk(chunk, chunk_policy, cfg, _env_factory(chunk.entry, cfg.remote, cfg.max_turns))
         store.add(trajectories)
         if bar is not None:
             bar.update(len(trajectories))
