@@ -47,6 +47,10 @@ class UnknownSuiteError(RegistryError):
     """``get_suite`` was given a name that is not registered."""
 
 
+class SandboxUnavailableError(AgentGymError, RuntimeError):
+    """The requested sandbox backend cannot run on this machine (the message says why)."""
+
+
 class EnvStateError(AgentGymError, RuntimeError):
     """An environment was used out of order (e.g. ``step`` before ``reset``)."""
 

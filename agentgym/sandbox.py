@@ -1,0 +1,139 @@
+"""The sandbox contract: run untrusted code with time, memory and output limits.
+
+Backends live in ``sandboxes/`` (imported as ``agentgym.sandboxes``) and are
+found through the ``agentgym.sandboxes`` entry-point group, so the core never
+imports one:
+
+* ``docker`` — a container per call (docker SDK); used wherever an engine answers.
+* ``bwrap``  — bubblewrap: fresh mount/pid/net/user namespaces, read-only system,
+  the work directory the only writable place, uid 65534, no network.
+* ``process`` — a child process with rlimits only. **Not a security boundary**;
+  for trusted code and for machines with neither of the above.
+
+``load_sandbox("auto")`` picks the first available of docker, bwrap, process.
+
+>>> sb = load_sandbox("auto")                                    # doctest: +SKIP
+>>> sb.run(["python3", "-c", "print(1 + 1)"], workdir="/tmp/x").stdout  # doctest: +SKIP
+'2\\n'
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from agentgym.errors import ConfigError, SandboxUnavailableError, did_you_mean
+
+__all__ = ["ExecResult", "Limits", "Sandbox", "load_sandbox", "available_sandboxes", "SANDBOX_ENTRY_POINT_GROUP"]
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_ENTRY_POINT_GROUP = "agentgym.sandboxes"
+AUTO_ORDER = ("docker", "bwrap", "process")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one call.
+
+    Args:
+        timeout_s: Wall-clock limit; the whole process tree is killed after it.
+        memory_mb: Address-space (or container memory) limit.
+        max_output_bytes: stdout and stderr are each cut to this size.
+        max_file_mb: Largest file the code may write.
+        max_processes: Process/thread cap (where the backend supports one).
+        network: Allow network access (off by default; ignored by ``process``).
+    """
+
+    timeout_s: float = 10.0
+    memory_mb: int = 1024
+    max_output_bytes: int = 1 << 20
+    max_file_mb: int = 64
+    max_processes: int = 64
+    network: bool = False
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0 or self.memory_mb <= 0 or self.max_output_bytes <= 0:
+            raise ConfigError(f"sandbox limits must be positive, got {self}.")
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a sandboxed call did. ``returncode`` is negative (−signal) when the
+    process was killed; ``timed_out`` says the wall-clock limit did it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """Anything with this ``run`` is a sandbox (test doubles need no inheritance)."""
+
+    name: str
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        workdir: str | os.PathLike[str],
+        limits: Limits | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> ExecResult:
+        """Run ``argv`` with ``workdir`` as the current (and only writable) directory."""
+        ...
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=SANDBOX_ENTRY_POINT_GROUP)}
+
+
+def available_sandboxes() -> dict[str, str]:
+    """Each installed backend -> ``""`` if usable here, else the reason it is not."""
+    out = {}
+    for name, ep in sorted(_entry_points().items()):
+        try:
+            out[name] = ep.load().unavailable_reason() or ""
+        except Exception as e:  # a backend that cannot even import is unavailable
+            out[name] = f"cannot load: {e}"
+    return out
+
+
+def load_sandbox(kind: str = "auto", **kwargs: object) -> Sandbox:
+    """Build the sandbox backend ``kind`` (``"auto"``, ``"docker"``, ``"bwrap"``,
+    ``"process"``, or a third-party one). Raises :class:`SandboxUnavailableError`
+    with the reason when the backend cannot run here."""
+    eps = _entry_points()
+    if kind == "auto":
+        reasons = []
+        for name in AUTO_ORDER:
+            if name not in eps:
+                continue
+            cls = eps[name].load()
+            reason = cls.unavailable_reason()
+            if not reason:
+                if name == "process":
+                    logger.warning("no isolating sandbox (docker, bwrap) is available: using rlimits only")
+                return cls(**kwargs)
+            reasons.append(f"{name}: {reason}")
+        raise SandboxUnavailableError("no sandbox backend is usable here: " + "; ".join(reasons))
+    if kind not in eps:
+        raise ConfigError(f"unknown sandbox {kind!r}.{did_you_mean(kind, eps)} Installed: {', '.join(sorted(eps))}.")
+    cls = eps[kind].load()
+    reason = cls.unavailable_reason()
+    if reason:
+        raise SandboxUnavailableError(f"sandbox {kind!r} is not usable here: {reason}")
+    return cls(**kwargs)
