@@ -1,0 +1,113 @@
+"""Scripted policies for AskToAct.
+
+* ``oracle`` — the expert. It knows where things are (privileged navigation) but
+  not what the user will say: when several instances fit what it was told, it
+  first brings each into view, then asks one "which one" question naming them
+  all; when the instruction names a hidden attribute (material, size) it
+  examines the target before taking it; it never asks when nothing is
+  ambiguous.
+* ``never_ask`` — never asks: takes one of the instances that fit the
+  instruction, uniformly at random (success at chance on ambiguous tasks).
+* ``always_ask`` — asks about the candidates one at a time ("Is it the red mug
+  (1)?") and then confirms its choice, even when nothing was ambiguous.
+
+Each is a function ``(env) -> action text`` (see ``AskToActEnv.scripted_policies``);
+per-episode scratch state lives in ``env.policy_memo``.
+"""
+
+from __future__ import annotations
+
+from agentgym import ToolCall
+from agentgym.envs.embodied.env import AskToActEnv
+from agentgym.envs.embodied.home import EXAMINE_KINDS
+
+__all__ = ["always_ask", "never_ask", "oracle"]
+
+
+def _call(name: str, **arguments: str) -> str:
+    return ToolCall(name, arguments).render()
+
+
+def _bring_into_view(env: AskToActEnv, i: int) -> str | None:
+    """The action that brings object ``i`` into view, or None if it is in view."""
+    if env.is_visible(i):
+        return None if i in env.seen else _call("look")
+    r = env.loc[i]
+    assert r is not None  # a held object is always in view
+    room = env.home.receptacle_room[r]
+    if room != env.room:
+        return _call("go", room=room)
+    return _call("open", receptacle=r)
+
+
+def _see_all(env: AskToActEnv, ids: frozenset[int] | list[int]) -> str | None:
+    """The next action towards having seen every object of ``ids`` (nearest first)."""
+    h = env.home
+    unseen = [i for i in ids if i not in env.seen]
+    if not unseen:
+        return None
+    rooms = h.rooms
+    here = min(unseen, key=lambda i: (h.receptacle_room[env.loc[i] or ""] != env.room,
+                                      rooms.index(h.receptacle_room[env.loc[i] or ""]), i))
+    return _bring_into_view(env, here)
+
+
+def _fetch(env: AskToActEnv, target: int) -> str:
+    """The next action towards putting ``target`` on the goal receptacle."""
+    h = env.home
+    if env.held == target:
+        goal_room = h.receptacle_room[h.goal]
+        if env.room != goal_room:
+            return _call("go", room=goal_room)
+        return _call("place", object=h.objects[target].name, receptacle=h.goal)
+    if env.held is not None:  # put whatever else it holds down, on any open surface here
+        spot = next(r for r in h.room_receptacles[env.room] if r not in h.openable or r in env.opened)
+        return _call("place", object=h.objects[env.held].name, receptacle=spot)
+    return _bring_into_view(env, target) or _call("pick", object=h.objects[target].name)
+
+
+def _names(env: AskToActEnv, ids: frozenset[int] | list[int]) -> list[str]:
+    return sorted(env.home.objects[i].name for i in ids)
+
+
+def oracle(env: AskToActEnv) -> str:
+    """The expert: one question exactly when what it was told is ambiguous."""
+    h, memo = env.home, env.policy_memo
+    if env.held is None and len(env.told) > 1 and not memo.get("asked"):
+        step = _see_all(env, env.told)
+        if step:
+            return step
+        memo["asked"] = True
+        names = _names(env, env.told)
+        return _call("ask", question=f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
+    target = h.target  # privileged: also right when a noisy answer misled it
+    needs_examine = bool(EXAMINE_KINDS & h.instruction.keys())
+    if needs_examine and env.held is None and target not in env.examined:
+        return _bring_into_view(env, target) or _call("examine", object=h.objects[target].name)
+    return _fetch(env, target)
+
+
+def never_ask(env: AskToActEnv) -> str:
+    """Guess uniformly among the instances that fit the instruction."""
+    memo = env.policy_memo
+    if "guess" not in memo:
+        fits = sorted(env.home.told0)
+        memo["guess"] = fits[int(env.np_random.integers(len(fits)))]
+    return _fetch(env, memo["guess"])
+
+
+def always_ask(env: AskToActEnv) -> str:
+    """Ask about each candidate in turn, then confirm, then fetch."""
+    h, memo = env.home, env.policy_memo
+    if env.held is None and not memo.get("confirmed"):
+        told = sorted(env.told, key=lambda i: h.objects[i].name)
+        if len(told) > 1:
+            step = _see_all(env, told)
+            if step:
+                return step
+            return _call("ask", question=f"Is it the {h.objects[told[0]].name}?")
+        memo["confirmed"] = True
+        choice = told[0] if told else h.target
+        return _call("ask", question=f"Is it the {h.objects[choice].name}?")
+    told = sorted(env.told)
+    return _fetch(env, told[0] if len(told) == 1 else h.target)

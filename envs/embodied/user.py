@@ -1,0 +1,237 @@
+"""The simulated user of AskToAct: knows which object it wants and answers questions.
+
+The env talks to a user through a small protocol, :class:`User`: one method,
+``answer(question, view, rng) -> Answer``. :class:`RuleBasedUser` is the
+default and needs no model. It understands
+
+* yes/no questions about the wanted object's colour, material, size, room or
+  receptacle, or about one named object ("Is it the red mug (1)?"), several
+  attributes at once meaning "and" ("Is it the small red one?");
+* "which one" questions: naming several objects ("Which one: red mug (1) or
+  blue mug (2)?") or several values of one attribute ("Is it red or blue?");
+
+and says it does not understand anything else. An LLM-backed user (wired in by
+the judge/LLM-reward code where a model is configured) implements the same
+protocol; it may return ``Answer(text, consistent=None)`` when it cannot say
+which objects its answer rules out, and the env then learns nothing from it.
+
+``noise`` makes the rule-based user answer wrongly with that probability.
+
+>>> import random, numpy as np
+>>> from agentgym.envs.embodied.home import LEVELS, Home, generate_layout
+>>> home = Home(generate_layout(random.Random(1), LEVELS["easy"], "ambiguous"))
+>>> view = UserView(home)
+>>> name = home.objects[home.target].name
+>>> RuleBasedUser().answer(f"Is it the {name}?", view, np.random.default_rng(0)).text
+'Yes.'
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from agentgym import ConfigError
+from agentgym.envs.embodied.home import COLOURS, MATERIALS, ROOM_CATALOG, SIZES, TYPES, Home
+
+__all__ = ["Answer", "Query", "RuleBasedUser", "User", "UserView", "load_user", "parse_question"]
+
+NOT_UNDERSTOOD = (
+    "Sorry, I do not understand. Ask a yes/no question about its colour, material, size, "
+    "room or place, or ask which one, naming the options."
+)
+ONE_THING = "Please ask about one thing at a time."
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the user said. ``consistent``: the instances of the wanted type that
+    this answer allows (``None``: unknown, the env learns nothing); ``kinds``:
+    the attributes the question was about (``"object"`` for named objects)."""
+
+    text: str
+    understood: bool = True
+    consistent: frozenset[int] | None = None
+    kinds: frozenset[str] = frozenset()
+
+
+class UserView:
+    """What the user knows: the home as it was at the start, and the target."""
+
+    __slots__ = ("home",)
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+
+    @property
+    def target(self) -> int:
+        return self.home.target
+
+    @property
+    def target_name(self) -> str:
+        return self.home.objects[self.home.target].name
+
+    def describe_target(self) -> str:
+        """A full description, for an LLM-backed user's prompt."""
+        h, o = self.home, self.home.objects[self.home.target]
+        return f"the {o.size} {o.colour} {o.material} {o.type} ({o.n}) on the {o.start} in the {h.receptacle_room[o.start]}"
+
+
+@runtime_checkable
+class User(Protocol):
+    """Anything that answers the agent's questions."""
+
+    def answer(self, question: str, view: UserView, rng: np.random.Generator) -> Answer: ...
+
+
+# --------------------------------------------------------------------------
+# Parsing questions
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Query:
+    """A parsed question. ``form``: ``yes_no`` (all ``conditions`` hold?),
+    ``which_object`` (which of ``options``, object ids) or ``which_value``
+    (which of ``options``, values of attribute ``kind``)."""
+
+    form: str
+    conditions: tuple[tuple[str, Any], ...] = ()
+    options: tuple[Any, ...] = ()
+    kind: str = ""
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        if self.form == "yes_no":
+            return frozenset(k for k, _ in self.conditions)
+        return frozenset({"object" if self.form == "which_object" else self.kind})
+
+    def evaluate(self, home: Home, i: int) -> Any:
+        """The true answer if object ``i`` were the wanted one."""
+        if self.form == "yes_no":
+            return all(home.attribute(i, k) == v for k, v in self.conditions)
+        value = i if self.form == "which_object" else home.attribute(i, self.kind)
+        return value if value in self.options else None
+
+
+_RECEPTACLES = sorted((r for rs in ROOM_CATALOG.values() for r, _ in rs), key=len, reverse=True)
+# Longest first, so "kitchen table" is a receptacle, not the kitchen.
+_VOCAB: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("receptacle", tuple(_RECEPTACLES)),
+    ("room", tuple(sorted(ROOM_CATALOG, key=len, reverse=True))),
+    ("colour", COLOURS),
+    ("material", MATERIALS),
+    ("size", SIZES),
+    ("type", tuple(TYPES)),
+)
+_SYNONYMS = {"big": "large", "little": "small", "wood": "wooden"}
+_NAMED = re.compile(r"\b(?:(" + "|".join(COLOURS) + r") )?([a-z]+) (\d+)\b")
+
+
+def _normalise(question: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", " ", question.lower())
+    words = [_SYNONYMS.get(w, w) for w in text.split()]
+    words = [w[:-1] if w.endswith("s") and w[:-1] in TYPES else w for w in words]  # "mugs"
+    return " " + " ".join(words) + " "
+
+
+def parse_question(question: str, home: Home) -> Query | str:
+    """Parse ``question`` into a :class:`Query`, or return the reply to a question
+    the rule-based user does not understand."""
+    text = _normalise(question)
+    named: list[int] = []
+    for m in _NAMED.finditer(text):
+        i = home.names.get(f"{m.group(2)} {m.group(3)}")
+        if i is not None and (m.group(1) is None or m.group(1) == home.objects[i].colour):
+            named.append(i)
+    if named:
+        named = list(dict.fromkeys(named))
+        if len(named) == 1:
+            return Query("yes_no", conditions=(("object", named[0]),))
+        return Query("which_object", options=tuple(named))
+    mentions: dict[str, list[str]] = {}
+    for kind, values in _VOCAB:
+        for v in values:
+            needle = f" {v} "
+            if needle in text:
+                mentions.setdefault(kind, []).append(v)
+                text = text.replace(needle, " # ")
+    # The wanted type is implied by the request; naming it adds nothing.
+    types = [t for t in mentions.pop("type", []) if t != home.target_type]
+    if types:
+        mentions["type"] = types
+    if not mentions:
+        return NOT_UNDERSTOOD
+    if all(len(v) == 1 for v in mentions.values()):
+        return Query("yes_no", conditions=tuple((k, v[0]) for k, v in mentions.items()))
+    if len(mentions) == 1:
+        (kind, values), = mentions.items()
+        return Query("which_value", options=tuple(values), kind=kind)
+    return ONE_THING
+
+
+# --------------------------------------------------------------------------
+# The rule-based user
+# --------------------------------------------------------------------------
+class RuleBasedUser:
+    """The default user (see the module docstring).
+
+    Args:
+        noise: Probability of a wrong answer to an understood question.
+    """
+
+    def __init__(self, noise: float = 0.0) -> None:
+        if not 0.0 <= noise <= 1.0:
+            raise ConfigError(f"answer noise must be in [0, 1], got {noise}.")
+        self.noise = float(noise)
+
+    def answer(self, question: str, view: UserView, rng: np.random.Generator) -> Answer:
+        home = view.home
+        query = parse_question(question, home)
+        if isinstance(query, str):
+            return Answer(query, understood=False)
+        value = query.evaluate(home, home.target)
+        if self.noise and rng.random() < self.noise:
+            value = _wrong(query, value, rng)
+        consistent = frozenset(i for i in home.instances if query.evaluate(home, i) == value)
+        return Answer(_say(query, value, home), True, consistent, query.kinds)
+
+
+def _wrong(query: Query, value: Any, rng: np.random.Generator) -> Any:
+    if query.form == "yes_no":
+        return not value
+    others = [v for v in (*query.options, None) if v != value]
+    return others[int(rng.integers(len(others)))]
+
+
+def _say(query: Query, value: Any, home: Home) -> str:
+    if query.form == "yes_no":
+        return "Yes." if value else "No."
+    if value is None:
+        return "None of those."
+    if query.form == "which_object":
+        return f"The {home.objects[value].name}."
+    if query.kind == "room":
+        return f"The one in the {value}."
+    if query.kind == "receptacle":
+        return f"The one {'in' if value in home.openable else 'on'} the {value}."
+    return f"The {value} one."
+
+
+def load_user(user: User | str | None, noise: float = 0.0) -> User:
+    """``None`` -> :class:`RuleBasedUser` with ``noise``; a ``"module:attr"``
+    string -> that class or factory, called with ``noise=``; a user object -> itself."""
+    if user is None:
+        return RuleBasedUser(noise)
+    if isinstance(user, str):
+        module, _, attr = user.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError, ValueError) as e:
+            raise ConfigError(f"cannot load user {user!r} ({e}); give 'package.module:ClassName'.") from e
+        return factory(noise=noise)
+    if not isinstance(user, User):
+        raise ConfigError(f"user must have an answer(question, view, rng) method, got {type(user).__name__}.")
+    return user
