@@ -22,28 +22,7 @@ def register_all() -> None:
         [SuiteEntry("GuessNumber-v0", "val", 50, {"difficulty": d}) for d in ("easy", "medium", "hard")],
         description="GuessNumber, val split, every difficulty.",
     )
-    _register_embodied()
     _register_sql()
-
-
-def _register_embodied() -> None:
-    register(
-        "AskToAct-v0",
-        "agentgym.envs.embodied.env:AskToActEnv",
-        description="Embodied ask-for-help: fetch a specific object from an ambiguous request in a text home.",
-    )
-    levels = ("easy", "medium", "hard")
-    register_suite(
-        "asktoact-v0",
-        [SuiteEntry("AskToAct-v0", "val", 50, {"difficulty": d}) for d in levels],
-        description="AskToAct, val split, every difficulty.",
-    )
-    for suite, split in (("core-v0", "val"), ("core-test-v0", "test")):
-        register_suite(
-            suite,
-            [SuiteEntry("AskToAct-v0", split, 50, {"difficulty": d}) for d in levels],
-            extend=True,
-        )
 
 
 def _register_sql() -> None:

@@ -1,0 +1,138 @@
+"""What a query must pass before it reaches a database, identically on both backends.
+
+:func:`check_query` rejects, with a message the agent can act on: empty
+queries, queries over the length limit, NUL characters, text that is not
+valid UTF-8 (lone surrogates, which is how undecodable bytes reach a Python
+string), several statements, and anything but a read-only ``SELECT`` /
+``WITH … SELECT`` / ``VALUES`` (``DROP``, ``DELETE``, ``INSERT``, ``UPDATE``,
+``ATTACH``, ``PRAGMA``, ``SET`` …). It is the first of several layers, not
+the only one: SQLite connections are read-only, opened on immutable files and
+guarded by :func:`sqlite_authorizer`; PostgreSQL runs as a read-only role in
+read-only transactions, one statement per extended-protocol message.
+
+>>> check_query("SELECT 1;")
+'SELECT 1'
+>>> check_query("DROP TABLE orders")
+Traceback (most recent call last):
+...
+agentgym.envs.sql.safety.QueryRejected: DROP statements are not allowed: the database is read-only. Only a single SELECT query (optionally starting with WITH) can run; nothing was changed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+__all__ = ["QueryRejected", "check_query", "sqlite_authorizer", "code_text", "MAX_QUERY_CHARS"]
+
+MAX_QUERY_CHARS = 100_000
+
+# Strings, quoted identifiers, comments and dollar quotes, so that a ';' or a
+# keyword inside them is not taken for code. E'...' strings take backslash
+# escapes (PostgreSQL); an unterminated literal runs to the end of the text,
+# where the database reports the syntax error.
+_LEXEME = re.compile(
+    r"""[Ee]'(?:[^'\\]|\\.|'')*'?
+      | '(?:[^']|'')*'?
+      | "(?:[^"]|"")*"?
+      | `[^`]*`?
+      | --[^\n]*
+      | /\*.*?(?:\*/|\Z)
+      | \$(?P<tag>[A-Za-z_]\w*)?\$.*?(?:\$(?P=tag)\$|\Z)
+      | ;""",
+    re.S | re.X,
+)
+_FIRST_WORD = re.compile(r"[\s(]*([A-Za-z_]+)")
+_READ_STARTS = {"SELECT", "WITH", "VALUES"}
+_BLOCKED_FUNCTIONS = re.compile(r"\b(set_config|load_extension|dblink\w*|lo_\w+)\s*\(", re.I)
+
+
+class QueryRejected(Exception):
+    """A query refused before execution; ``str(e)`` is the agent's observation."""
+
+
+def code_text(query: str) -> tuple[str, int]:
+    """``query`` with strings and comments blanked out, and the number of
+    statements it holds (empty statements not counted)."""
+    pieces: list[str] = []
+    statements, pos, current_has_code = 0, 0, False
+    for m in _LEXEME.finditer(query):
+        chunk = query[pos : m.start()]
+        if chunk.strip():
+            current_has_code = True
+        pieces.append(chunk)
+        tok = m.group(0)
+        if tok == ";":
+            statements += current_has_code
+            current_has_code = False
+            pieces.append(" ; ")
+        elif tok.startswith(("'", "E'", "e'", "$")):
+            current_has_code = True
+            pieces.append(" '' ")
+        elif tok.startswith(('"', "`")):
+            current_has_code = True
+            pieces.append(" " + tok.strip('"`') + " ")
+        else:
+            pieces.append(" ")
+        pos = m.end()
+    tail = query[pos:]
+    if tail.strip():
+        current_has_code = True
+    pieces.append(tail)
+    statements += current_has_code
+    return "".join(pieces), statements
+
+
+def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
+    """Validate ``query``; return it without surrounding blanks and trailing
+    semicolons, or raise :class:`QueryRejected` saying what to fix."""
+    if not isinstance(query, str) or not query.strip():
+        raise QueryRejected("The query is empty. Write one SELECT statement.")
+    if len(query) > max_chars:
+        raise QueryRejected(
+            f"The query is {len(query)} characters long; the limit is {max_chars}. Write a shorter query."
+        )
+    if "\x00" in query:
+        raise QueryRejected("The query contains a NUL character (\\x00); remove it.")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise QueryRejected(
+            f"The query contains text that is not valid UTF-8 (at character {e.start}); "
+            "use plain UTF-8 text."
+        ) from None
+    code, n_statements = code_text(query)
+    if n_statements > 1:
+        raise QueryRejected(
+            f"The query holds {n_statements} statements; send exactly one SELECT statement per call "
+            "(no ';' between statements)."
+        )
+    m = _FIRST_WORD.match(code)
+    word = m.group(1).upper() if m else ""
+    if word not in _READ_STARTS:
+        what = f"{word} statements are" if word else "This is not a query and is"
+        raise QueryRejected(
+            f"{what} not allowed: the database is read-only. Only a single SELECT query "
+            "(optionally starting with WITH) can run; nothing was changed."
+        )
+    blocked = _BLOCKED_FUNCTIONS.search(code)
+    if blocked:
+        raise QueryRejected(f"The function {blocked.group(1)}() is not allowed here; nothing was run.")
+    return query.strip().rstrip(";").rstrip()
+
+
+# --------------------------------------------------------------------------
+# SQLite authorizer: the database engine's own veto on anything but reading
+# --------------------------------------------------------------------------
+_SQLITE_ALLOWED = frozenset(
+    getattr(sqlite3, name)
+    for name in ("SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION", "SQLITE_RECURSIVE")
+)
+
+
+def sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+    """Allow reads, function calls and recursive CTEs; deny everything else
+    (writes, DDL, ATTACH/DETACH, PRAGMA, transactions)."""
+    if action in _SQLITE_ALLOWED:
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY

@@ -1,0 +1,148 @@
+"""Tasks of SQL-v0: a generated database, a question, and the gold query.
+
+A candidate task is (domain, database seed, template); the template draws the
+question from the database's rows. A candidate is kept only if
+
+* the gold query runs on the task's database and on its ``n_variants``
+  fuzzed variants (SQLite, the reference backend);
+* its result on the task's database is not degenerate: 1 to 40 rows, not all
+  NULL, not a single zero;
+* no near miss (a simpler query: a filter dropped, ties ignored, the
+  look-alike column) returns the same result on *every* database — such a
+  question would not test what it claims to.
+
+Difficulty picks the templates and how much schema the prompt shows:
+``easy`` (filters, aggregates, one month; the full schema is given),
+``medium`` (group-by/having, top-k with ties, 2–3 table joins, per-month
+counts; table names only), ``hard`` (3–4 table joins, NOT IN, EXISTS,
+correlated subqueries, set operations, window functions; no schema — explore).
+
+>>> gen = SQLTasks(seed=0)
+>>> t = gen.task("val", 0, "easy")
+>>> t.meta["domain"] in ("retail", "university", "hospital", "library"), t.answer.startswith("<tool_call>")
+(True, True)
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentgym.envs.sql.backends import QueryError, SQLiteBackend
+from agentgym.envs.sql.database import DbRef, generate_rows
+from agentgym.envs.sql.domains import DOMAINS
+from agentgym.envs.sql.reward import normalize_rows, results_match
+from agentgym.envs.sql.templates import BY_DIFFICULTY, TEMPLATES, Question
+from agentgym.errors import ConfigError
+from agentgym.tasks import Split, Task, TaskGenerator
+from agentgym.tools import ToolCall
+
+__all__ = ["SQLTasks", "SCHEMA_MODES", "DB_POOL"]
+
+logger = logging.getLogger(__name__)
+
+DB_POOL = 8
+"""Databases per domain and generator seed (tasks share them, so caches stay small)."""
+SCHEMA_MODES = {"easy": "full", "medium": "tables", "hard": "none"}
+MAX_GOLD_ROWS = 40
+_CHECK_ROWS = 5000
+
+
+@lru_cache(maxsize=256)
+def _rows(domain: str, seed: int) -> dict[str, list[tuple[Any, ...]]]:
+    return generate_rows(DbRef(domain, seed))
+
+
+class SQLTasks(TaskGenerator):
+    """Deterministic in (seed, split, index, difficulty).
+
+    Args:
+        seed: Generator seed (also picks the databases).
+        n_variants: Fuzzed variants each answer is checked on (K).
+        cache_dir: Where SQLite files are built (see :mod:`~agentgym.envs.sql.database`).
+    """
+
+    family = "sql"
+    difficulties = ("easy", "medium", "hard")
+
+    def __init__(self, seed: int = 0, n_variants: int = 3, cache_dir: Path | str | None = None) -> None:
+        super().__init__(seed)
+        if n_variants < 0:
+            raise ConfigError(f"n_variants must be >= 0, got {n_variants}.")
+        self.n_variants = int(n_variants)
+        # One connection per database file the pool can hold (domains x seeds x variants).
+        self.checker = SQLiteBackend(cache_dir=cache_dir, time_limit_s=5.0, max_connections=256)
+        self._memo: dict[tuple[str, int, str], Task] = {}
+
+    def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
+        # Generating a task runs its queries on K+1 databases (~20 ms): memoize,
+        # since every reset of an episode asks for its task again.
+        key = (split, index, difficulty or self.difficulties[0])
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self._memo[key] = super().task(split, index, difficulty)
+            if len(self._memo) > 8192:
+                self._memo.pop(next(iter(self._memo)))
+        return cached
+
+    def _run(self, db: DbRef, query: str) -> list[tuple[Any, ...]] | None:
+        try:
+            return self.checker.run(db, query, _CHECK_ROWS).rows
+        except QueryError as e:
+            logger.debug("candidate query failed on %s: %s (%s)", db, e, query)
+            return None
+
+    def generate(self, rng: np.random.Generator, difficulty: str, task_id: str) -> Task:
+        for _ in range(500):
+            domain = DOMAINS[sorted(DOMAINS)[int(rng.integers(len(DOMAINS)))]]
+            db_seed = self.seed * 1000 + int(rng.integers(DB_POOL))
+            names = BY_DIFFICULTY[difficulty]
+            kind = names[int(rng.integers(len(names)))]
+            main = DbRef(domain.name, db_seed, 0)
+            q = TEMPLATES[kind](domain, rng, _rows(domain.name, db_seed), lambda sql, db=main: self._run(db, sql) or [])
+            if q is not None and self._acceptable(q, main):
+                return self._task(q, main, difficulty, task_id)
+        raise ConfigError(f"sql: no acceptable {difficulty} question in 500 candidates (a template is broken).")
+
+    def _acceptable(self, q: Question, main: DbRef) -> bool:
+        dbs = [main] + [DbRef(main.domain, main.seed, v) for v in range(1, self.n_variants + 1)]
+        golds = [self._run(db, q.gold) for db in dbs]
+        if any(g is None for g in golds) or not _informative(golds[0]):
+            return False
+        for near in q.near_misses:
+            outs = [self._run(db, near) for db in dbs]
+            if all(o is not None and results_match(o, g, ordered=q.ordered) for o, g in zip(outs, golds, strict=True)):
+                return False
+        return True
+
+    def _task(self, q: Question, main: DbRef, difficulty: str, task_id: str) -> Task:
+        prompt = (f"Question: {q.text}\n\nWrite one SQL query that answers it for this database and call "
+                  "submit with it. Return exactly the columns asked for.")
+        return Task(
+            id=task_id,
+            prompt=prompt,
+            answer=ToolCall("submit", {"query": q.gold}).render(),
+            meta={
+                "domain": main.domain, "db_seed": main.seed, "n_variants": self.n_variants,
+                "question": q.text, "gold": q.gold, "ordered": q.ordered, "kind": q.kind,
+                "tables": list(q.tables), "near_misses": list(q.near_misses),
+                "schema": SCHEMA_MODES[difficulty], "difficulty": difficulty,
+            },
+        )
+
+    def content_key(self, task: Task) -> str:
+        m = task.meta
+        return f"{m['domain']}|{m['db_seed']}|{m['gold']}"
+
+
+def _informative(rows: list[tuple[Any, ...]]) -> bool:
+    if not 1 <= len(rows) <= MAX_GOLD_ROWS:
+        return False
+    norm = normalize_rows(rows)
+    if all(v is None for r in norm for v in r):
+        return False
+    return not (len(norm) == 1 and len(norm[0]) == 1 and norm[0][0] == 0.0)
