@@ -22,24 +22,25 @@ def register_all() -> None:
         [SuiteEntry("GuessNumber-v0", "val", 50, {"difficulty": d}) for d in ("easy", "medium", "hard")],
         description="GuessNumber, val split, every difficulty.",
     )
-    _register_sql()
+    _register_embodied()
 
 
-def _register_sql() -> None:
+def _register_embodied() -> None:
     register(
-        "SQL-v0",
-        "agentgym.envs.sql.env:SQLEnv",
-        description="Interactive text-to-SQL on generated databases (SQLite or PostgreSQL), checked on fuzzed variants.",
+        "AskToAct-v0",
+        "agentgym.envs.embodied.env:AskToActEnv",
+        description="Embodied ask-for-help: fetch a specific object from an ambiguous request in a text home.",
     )
     levels = ("easy", "medium", "hard")
     register_suite(
-        "sql-v0",
-        [SuiteEntry("SQL-v0", "val", 50, {"difficulty": d}) for d in levels],
-        description="SQL-v0 on SQLite, val split, every difficulty.",
+        "asktoact-v0",
+        [SuiteEntry("AskToAct-v0", "val", 50, {"difficulty": d}) for d in levels],
+        description="AskToAct, val split, every difficulty.",
     )
     for suite, split in (("core-v0", "val"), ("core-test-v0", "test")):
         register_suite(
             suite,
-            [SuiteEntry("SQL-v0", split, 50, {"difficulty": d, "backend": "sqlite"}) for d in levels],
+            [SuiteEntry("AskToAct-v0", split, 50, {"difficulty": d}) for d in levels],
             extend=True,
         )
+
