@@ -23,6 +23,7 @@ def register_all() -> None:
         description="GuessNumber, val split, every difficulty.",
     )
     _register_embodied()
+    _register_sql()
 
 
 def _register_embodied() -> None:
@@ -44,3 +45,22 @@ def _register_embodied() -> None:
             extend=True,
         )
 
+
+def _register_sql() -> None:
+    register(
+        "SQL-v0",
+        "agentgym.envs.sql.env:SQLEnv",
+        description="Interactive text-to-SQL on generated databases (SQLite or PostgreSQL), checked on fuzzed variants.",
+    )
+    levels = ("easy", "medium", "hard")
+    register_suite(
+        "sql-v0",
+        [SuiteEntry("SQL-v0", "val", 50, {"difficulty": d}) for d in levels],
+        description="SQL-v0 on SQLite, val split, every difficulty.",
+    )
+    for suite, split in (("core-v0", "val"), ("core-test-v0", "test")):
+        register_suite(
+            suite,
+            [SuiteEntry("SQL-v0", split, 50, {"difficulty": d, "backend": "sqlite"}) for d in levels],
+            extend=True,
+        )
