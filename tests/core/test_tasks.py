@@ -19,9 +19,9 @@ def test_splits_are_disjoint_and_deterministic(env_id: str) -> None:
     for difficulty in gen.difficulties:
         keys = {}
         for split in SPLITS:
-            tasks = gen.tasks(split, 30, difficulty)
-            assert [t.id for t in tasks] == [t.id for t in gen.tasks(split, 30, difficulty)]
-            assert tasks == gen.tasks(split, 30, difficulty)  # same content, not only ids
+            tasks = gen.tasks(split, 15, difficulty)
+            assert [t.id for t in tasks] == [t.id for t in gen.tasks(split, 15, difficulty)]
+            assert tasks == gen.tasks(split, 15, difficulty)  # same content, not only ids
             keys[split] = {gen.content_key(t) for t in tasks}
             assert all(split_of(k) == split for k in keys[split])
         assert not keys["train"] & keys["val"]
