@@ -38,6 +38,10 @@ _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _FENCE_OPEN = re.compile(r"^```[a-zA-Z]*\s*")
 _FENCE_CLOSE = re.compile(r"\s*```$")
 
+# One decoder for every call: building a JSONDecoder costs more than decoding a
+# short action (json.loads shares one the same way; raw_decode keeps no state).
+_DECODER = json.JSONDecoder()
+
 # A cap on the work one action may cost (1 MB of text must not take seconds).
 _MAX_CALL_CANDIDATES = 64
 _MAX_JSON_CANDIDATES = 256
@@ -89,10 +93,12 @@ def _no_call() -> list[ToolCall]:
 
 def _parse_block(block: str) -> list[ToolCall]:
     # A code fence around the JSON is tolerated; backticks inside strings are kept.
-    inner = _FENCE_CLOSE.sub("", _FENCE_OPEN.sub("", block.strip()))
+    inner = block.strip()
+    if "```" in inner:  # the regexes cost more than the rest of a short block
+        inner = _FENCE_CLOSE.sub("", _FENCE_OPEN.sub("", inner))
     if inner.startswith(("{", "[")):
         try:
-            obj, _ = json.JSONDecoder().raw_decode(inner)
+            obj, _ = _DECODER.raw_decode(inner)
         except (json.JSONDecodeError, RecursionError) as e:
             msg = e.msg if isinstance(e, json.JSONDecodeError) else "nesting too deep"
             if inner.startswith("["):  # maybe Python-style [go(room='x')] (Llama 3.2)
@@ -139,7 +145,7 @@ def _call_from_obj(obj: Any) -> ToolCall | None:
 
 
 def _find_json_calls(body: str) -> list[ToolCall]:
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     calls: list[ToolCall] = []
     pos = 0
     tries = 0
