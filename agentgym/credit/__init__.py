@@ -28,7 +28,7 @@ from typing import Any
 
 from agentgym.credit._common import discounted_returns, normalize
 from agentgym.credit.filtering import FilterStats, filter_groups
-from agentgym.credit.gigpo import gigpo, step_advantages, step_groups
+from agentgym.credit.gigpo import gigpo, step_advantages, step_group_stats, step_groups
 from agentgym.credit.grpo import episode_advantages, grpo
 from agentgym.credit.igpo import igpo, igpo_rewards
 from agentgym.credit.rloo import rloo
@@ -54,6 +54,7 @@ __all__ = [
     "rloo",
     "score_information_gain",
     "step_advantages",
+    "step_group_stats",
     "step_groups",
 ]
 

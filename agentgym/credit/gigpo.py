@@ -135,3 +135,27 @@ def gigpo(
         trajectories, turn_rewards, gamma=gamma, norm=norm, similarity=similarity
     )
     return [[e + omega * s for s in row] for e, row in zip(episode, step, strict=True)]
+
+
+def step_group_stats(
+    trajectories: Sequence[Trajectory], *, similarity: float | None = None, prefix: str = "credit/"
+) -> dict[str, float]:
+    """How much step-level signal a batch has: the number of step groups, their
+    mean size and the fraction of turns that share their anchor with another turn.
+
+    >>> from agentgym.trajectory import Trajectory, Turn
+    >>> a = Trajectory("t", "g", turns=[Turn("x", "o", 0.0, "s0"), Turn("y", "o", 1.0, "s1")])
+    >>> b = Trajectory("t", "g", turns=[Turn("z", "o", 0.0, "s0")])
+    >>> step_group_stats([a, b])["credit/step_shared_frac"]
+    0.6666666666666666
+    """
+    sizes: list[int] = []
+    for idx in groups(trajectories).values():
+        anchors = [str(turn.anchor) for i in idx for turn in trajectories[i].turns]
+        sizes.extend(len(m) for m in step_groups(anchors, similarity))
+    turns = sum(sizes)
+    return {
+        f"{prefix}step_groups": float(len(sizes)),
+        f"{prefix}step_group_size": turns / len(sizes) if sizes else 0.0,
+        f"{prefix}step_shared_frac": sum(s for s in sizes if s > 1) / turns if turns else 0.0,
+    }

@@ -1,0 +1,337 @@
+"""``TrainConfig``: every knob of a training run, in one frozen dataclass.
+
+Loaded from TOML (flat keys, or grouped under tables whose names are not
+fields, e.g. ``[credit]``), overridden from the command line with
+``--key value``; each field's ``help`` is the ``--help`` text. The resolved
+config is saved as ``config.toml`` in the run directory.
+
+>>> cfg = TrainConfig(env="GuessNumber-v0", estimator="gigpo", iterations=2)
+>>> cfg.replace(gamma=0.9).gamma
+0.9
+>>> TrainConfig.from_args(["--iterations", "3", "--env_kwargs", '{"difficulty": "easy"}']).env_kwargs
+{'difficulty': 'easy'}
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from agentgym.errors import ConfigError, did_you_mean
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = ["TrainConfig", "SFTConfig", "add_config_arguments", "config_from_namespace", "to_toml"]
+
+Estimator = Literal["grpo", "rloo", "gigpo", "igpo"]
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    """A field with its ``--help`` text (mutable defaults via a factory)."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Configuration of an RL run (``agentgym train``); see the README's Training section."""
+
+    # --- run -------------------------------------------------------------
+    out_dir: str = _f("runs/train", "run directory: metrics, TensorBoard events, checkpoints, config")
+    seed: int = _f(0, "seed of everything (task order, sampling, dropout)")
+    iterations: int = _f(20, "RL iterations (rollout + update) to run")
+    resume: bool = _f(False, "continue from the latest checkpoint in out_dir, exactly")
+    # --- policy ----------------------------------------------------------
+    policy: str = _f("tiny", "policy spec to train: 'tiny', 'hf:PATH' (e.g. an SFT output), 'hf:smollm2-135m'")
+    temperature: float = _f(1.0, "sampling temperature of rollouts (the loss uses the same)")
+    max_new_tokens: int = _f(48, "longest reply per turn, in tokens")
+    lora: bool = _f(False, "train LoRA adapters (peft) instead of all weights")
+    lora_r: int = _f(16, "LoRA rank")
+    lora_alpha: int = _f(32, "LoRA scaling numerator (scale = alpha / r)")
+    lora_dropout: float = _f(0.0, "dropout on the LoRA branch")
+    lora_target_modules: tuple[str, ...] = _f(
+        ("q_proj", "k_proj", "v_proj", "o_proj"), "module names that get adapters (comma-separated)"
+    )
+    # --- environment and rollout ----------------------------------------
+    env: str = _f("GuessNumber-v0", "environment id to train on")
+    env_kwargs: dict[str, Any] = _f({}, "keyword arguments of the env, as JSON (e.g. '{\"difficulty\": \"easy\"}')")
+    tasks_per_iter: int = _f(8, "distinct train tasks per iteration (each gets group_size rollouts)")
+    group_size: int = _f(4, "rollouts per task (the group GRPO/GiGPO normalise within)")
+    max_turns: int = _f(8, "turn limit of an episode (truncation)")
+    history: int | None = _f(None, "turns of history kept in the prompt (None: all)")
+    # --- credit assignment ----------------------------------------------
+    estimator: Estimator = _f("gigpo", "advantage estimator: grpo, rloo, gigpo or igpo")
+    norm: Literal["mean_std", "mean"] = _f("mean_std", "group normalisation: 'mean_std' (z-score) or 'mean'")
+    gamma: float = _f(0.95, "discount of GiGPO's step-level returns")
+    omega: float = _f(1.0, "weight of GiGPO's step-level advantage")
+    step_rewards: Literal["env", "igpo"] = _f("env", "GiGPO step rewards: env rewards, or IGPO's (the combination)")
+    similarity: float | None = _f(None, "GiGPO: merge text anchors whose difflib ratio >= this (None: exact)")
+    igpo_gamma: float = _f(1.0, "discount of IGPO's returns")
+    filter_groups: bool = _f(False, "drop groups whose returns are all equal (DAPO dynamic sampling)")
+    # --- loss and optimiser ---------------------------------------------
+    clip_eps_low: float = _f(0.2, "PPO ratio clip below: ratio >= 1 - clip_eps_low")
+    clip_eps_high: float = _f(0.28, "PPO ratio clip above: ratio <= 1 + clip_eps_high (DAPO clip-higher)")
+    kl_coef: float = _f(0.0, "weight of the k3 KL to the reference (initial) policy; 0 skips the reference pass")
+    entropy_coef: float = _f(0.0, "weight of the entropy bonus")
+    ppo_epochs: int = _f(1, "passes over each iteration's rollouts")
+    num_mini_batches: int = _f(1, "optimizer steps per epoch (the rollouts are split this many ways)")
+    micro_batch_size: int = _f(16, "sequences per forward pass (memory bound; does not change the maths)")
+    lr: float = _f(1e-5, "AdamW learning rate")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    adam_betas: tuple[float, ...] = _f((0.9, 0.999), "AdamW betas (comma-separated)")
+    max_grad_norm: float = _f(1.0, "clip the global gradient norm to this (0 disables)")
+    lr_schedule: Literal["constant", "linear", "cosine"] = _f("constant", "learning-rate schedule after warm-up")
+    warmup_steps: int = _f(0, "optimizer steps of linear warm-up")
+    # --- evaluation, logging, checkpoints -------------------------------
+    eval_every: int = _f(5, "validate every this many iterations (0: only at the start and the end)")
+    eval_tasks: int = _f(32, "validation tasks (one greedy episode each)")
+    eval_split: Literal["train", "val", "test"] = _f("val", "split validated on")
+    eval_temperature: float = _f(0.0, "sampling temperature of validation (0: greedy)")
+    checkpoint_every: int = _f(5, "save a checkpoint every this many iterations (0: only at the end)")
+    keep_checkpoints: int = _f(2, "checkpoints kept (older ones are deleted)")
+    tensorboard: bool = _f(True, "write TensorBoard event files under out_dir/tb")
+    save_rollouts: bool = _f(False, "append every rollout to out_dir/rollouts.jsonl")
+    cpu: bool = _f(False, "force the CPU even where an accelerator exists")
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "tasks_per_iter", "group_size", "max_turns", "max_new_tokens",
+                     "ppo_epochs", "num_mini_batches", "micro_batch_size", "eval_tasks", "lora_r"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.estimator not in typing.get_args(Estimator):
+            raise ConfigError(
+                f"estimator {self.estimator!r} is not known.{did_you_mean(self.estimator, typing.get_args(Estimator))} "
+                f"Choose one of {', '.join(typing.get_args(Estimator))}."
+            )
+        if self.estimator in ("grpo", "rloo", "gigpo", "igpo") and self.group_size < 2:
+            raise ConfigError(
+                f"group_size={self.group_size}: {self.estimator} compares rollouts of the same task, "
+                "so it needs group_size >= 2 (4-8 is usual)."
+            )
+        if not (0.0 <= self.gamma <= 1.0 and 0.0 <= self.igpo_gamma <= 1.0):
+            raise ConfigError("gamma and igpo_gamma must lie in [0, 1].")
+        if not (0.0 <= self.clip_eps_low < 1.0 and self.clip_eps_high >= 0.0):
+            raise ConfigError(
+                f"clip_eps_low={self.clip_eps_low} must be in [0, 1) and clip_eps_high={self.clip_eps_high} >= 0 "
+                "(typical: 0.2 and 0.28)."
+            )
+        if self.temperature <= 0:
+            raise ConfigError(
+                f"temperature={self.temperature}: RL needs sampled rollouts and their log-probabilities; "
+                "use a temperature > 0 (1.0 is usual). Greedy decoding is for validation (eval_temperature=0)."
+            )
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}.")
+        if self.step_rewards == "igpo" and self.estimator != "gigpo":
+            raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' with it.")
+        if len(self.adam_betas) != 2:
+            raise ConfigError(f"adam_betas needs two numbers (e.g. '0.9,0.999'), got {self.adam_betas}.")
+        if self.tasks_per_iter * self.group_size < self.num_mini_batches:
+            raise ConfigError(
+                f"num_mini_batches={self.num_mini_batches} exceeds the rollouts per iteration "
+                f"({self.tasks_per_iter} x {self.group_size}); lower it or collect more."
+            )
+
+    # ------------------------------------------------------------------
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ConfigError(f"unknown config key {name!r}.{did_you_mean(name, [f.name for f in fields(self)])}")
+        return dataclasses.replace(self, **changes)
+
+    def credit_params(self) -> dict[str, Any]:
+        """Keyword arguments of the chosen estimator."""
+        if self.estimator == "grpo":
+            return {"norm": self.norm}
+        if self.estimator == "rloo":
+            return {}
+        if self.estimator == "igpo":
+            return {"gamma": self.igpo_gamma, "norm": self.norm}
+        return {"gamma": self.gamma, "omega": self.omega, "norm": self.norm,
+                "rewards": self.step_rewards, "similarity": self.similarity}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a (possibly table-grouped) dict, converting values to the field types."""
+        return cls(**_flatten_and_convert(cls, data))
+
+    @classmethod
+    def from_toml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+        """Load a TOML file, then apply ``overrides`` (already typed or strings)."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file {path} does not exist; see configs/ for examples.") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
+        return cls.from_dict({**_flatten(cls, data), **(overrides or {})})
+
+    @classmethod
+    def from_args(cls, argv: Sequence[str] | None = None) -> TrainConfig:
+        """Parse ``[--config FILE] [--key value ...]`` (the script's command line)."""
+        parser = argparse.ArgumentParser(description=cls.__doc__)
+        add_config_arguments(parser, cls)
+        return config_from_namespace(cls, parser.parse_args(argv))
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_toml(self.to_dict()), encoding="utf-8")
+        return path
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    """Configuration of behaviour cloning (``agentgym sft``)."""
+
+    data: str = _f("", "JSONL trajectories to imitate (empty: collect them with from_policy)")
+    policy: str = _f("tiny", "policy spec to fine-tune ('tiny', 'hf:PATH', ...)")
+    out_dir: str = _f("runs/sft", "where the fine-tuned policy is saved (load it with hf:OUT_DIR)")
+    from_policy: str = _f("oracle", "when data is empty: policy whose rollouts are collected ('oracle', 'random')")
+    env: str = _f("AskToAct-v0", "when data is empty: environment to collect from")
+    env_kwargs: dict[str, Any] = _f({}, "env keyword arguments, as JSON")
+    tasks: int = _f(200, "when data is empty: train tasks to collect (one episode each)")
+    max_turns: int = _f(8, "when data is empty: turn limit of collected episodes")
+    history: int | None = _f(None, "turns of history in each prompt (match the RL run's)")
+    only_success: bool = _f(True, "imitate successful trajectories only")
+    only_valid: bool = _f(True, "skip turns whose action was invalid")
+    epochs: int = _f(3, "passes over the data")
+    batch_size: int = _f(16, "turns per optimizer step")
+    micro_batch_size: int = _f(16, "turns per forward pass")
+    lr: float = _f(1e-3, "AdamW learning rate")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    max_grad_norm: float = _f(1.0, "gradient-norm clip (0 disables)")
+    temperature: float = _f(1.0, "sampling temperature saved with the policy (used by later rollouts)")
+    max_new_tokens: int = _f(48, "longest reply per turn, saved with the policy")
+    seed: int = _f(0, "seed of data order and init")
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "micro_batch_size", "tasks", "max_turns"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# ----------------------------------------------------------------------
+# TOML and the command line
+# ----------------------------------------------------------------------
+def _flatten(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Merge tables whose name is not a field (``[credit]``) into the top level."""
+    names = {f.name for f in fields(cls)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in names:
+            out.update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _flatten_and_convert(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    data = _flatten(cls, data)
+    by_name = {f.name: f for f in fields(cls)}
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in data.items():
+        if key not in by_name:
+            raise ConfigError(f"unknown config key {key!r}.{did_you_mean(key, by_name)} Run with --help for the list.")
+        out[key] = _convert(key, hints[key], value)
+    return out
+
+
+def _convert(name: str, tp: Any, value: Any) -> Any:
+    """Coerce a TOML value or a command-line string to the field's type."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            return None
+        return _convert(name, next(a for a in args if a is not type(None)), value)
+    try:
+        if origin is Literal:
+            if value not in args:
+                raise ConfigError(f"{name}={value!r} is not one of {list(args)}.")
+            return value
+        if origin is tuple:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(_convert(name, args[0], v.strip() if isinstance(v, str) else v) for v in items if v != "")
+        if tp is dict or origin is dict:
+            value = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name} must be a JSON object, e.g. '{{\"difficulty\": \"easy\"}}'.")
+            return dict(value)
+        if tp is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ConfigError(f"{name}={value!r}: write true or false.")
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if tp is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ConfigError(f"{name}={value} must be a whole number.")
+            return int(value)
+        if tp is float:
+            return float(value)
+        return str(value) if tp is str else value
+    except (ValueError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{name}={value!r} cannot be read as {getattr(tp, '__name__', tp)}: {e}") from e
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type = TrainConfig) -> None:
+    """``--config FILE`` plus one ``--field value`` option per config field."""
+    parser.add_argument("--config", default=None, help="TOML file with config values (flags override it)")
+    for f in fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        shown = json.dumps(default) if isinstance(default, dict) else default
+        parser.add_argument(
+            f"--{f.name}", dest=f.name, default=None, metavar="VALUE",
+            help=f"{f.metadata.get('help', '')} (default: {shown})",
+        )
+
+
+def config_from_namespace(cls: type, args: argparse.Namespace) -> Any:
+    """The config given by ``--config`` (or the defaults) with the flags set on top."""
+    overrides = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
+    if getattr(args, "config", None):
+        data = tomllib.loads(Path(args.config).read_text(encoding="utf-8")) if Path(args.config).is_file() else None
+        if data is None:
+            raise ConfigError(f"config file {args.config} does not exist; see configs/ for examples.")
+        return cls(**_flatten_and_convert(cls, {**_flatten(cls, data), **overrides}))
+    return cls(**_flatten_and_convert(cls, overrides))
+
+
+def to_toml(values: dict[str, Any]) -> str:
+    """A flat dict as TOML (``None`` values are written as comments: TOML has no null)."""
+    lines = []
+    tables = []
+    for key, value in values.items():
+        if value is None:
+            lines.append(f"# {key} = (none)")
+        elif isinstance(value, dict):
+            tables.append(f"\n[{key}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in value.items()))
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, (tuple, list)):
+            lines.append(f"{key} = {json.dumps(list(value))}")
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n" + "".join(tables)

@@ -1,0 +1,173 @@
+"""The RL training loop, top to bottom.
+
+::
+
+    for iteration in range(start, config.iterations):
+        trajectories = rollout(...)              # G episodes for each of this process's tasks
+        score_information_gain(policy, ...)      # IGPO only: one batched no-grad pass
+        advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO, per turn
+        update_policy(...)                       # PPO-clip epochs x mini-batches, AdamW
+        log, validate, checkpoint
+
+Distribution: launched with ``accelerate launch``, each process collects the
+rollouts of its own share of the tasks (whole groups stay on one process, so
+group statistics never need communication) and gradients are summed across
+processes at every optimizer step (:mod:`agentgym.train.update`).
+
+>>> from agentgym.train import TrainConfig, train
+>>> result = train(TrainConfig(env="GuessNumber-v0", iterations=2))   # doctest: +SKIP
+>>> result.metrics[-1]["rollout/success"]                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentgym.credit import (
+    advantage_metrics,
+    compute_advantages,
+    filter_groups,
+    needs_scoring,
+    score_information_gain,
+    step_group_stats,
+)
+from agentgym.train.checkpoint import TrainState
+from agentgym.train.config import TrainConfig
+from agentgym.train.run import TrainingRun
+from agentgym.train.update import Dist, build_samples, precompute, update_policy
+from agentgym.trajectory import Trajectory
+
+__all__ = ["train", "TrainResult", "rollout_metrics"]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: per-iteration metrics, the final policy and where it lies."""
+
+    metrics: list[dict[str, float]]
+    policy: Any
+    out_dir: Path
+    final_dir: Path | None = None
+    curve: Path | None = None
+    state: TrainState = field(default_factory=TrainState)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    progress: Progress | None = None,
+    accelerator: Any = None,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Run RL training as configured (resuming if ``config.resume``).
+
+    ``progress(iteration, metrics)`` is called after each iteration (the CLI
+    draws its progress bar with it). ``stop_after=k`` returns right after the
+    k-th iteration of this call and its checkpoint, as if the process had been
+    killed there (tests use it to check exact resume).
+    """
+    run = TrainingRun.create(config, accelerator)
+    history: list[dict[str, float]] = []
+    if run.state.iteration == 0:
+        run.log(0, run.validate())  # the starting point of the learning curve
+    for done, iteration in enumerate(range(run.state.iteration, config.iterations), start=1):
+        metrics: dict[str, float] = {}
+        t0 = time.perf_counter()
+        # 1. Rollouts: group_size episodes for each of this process's tasks.
+        trajectories = run.rollout(iteration)
+        metrics.update(rollout_metrics(trajectories, run.dist))
+        t1 = time.perf_counter()
+        # 2. IGPO scoring (only if the estimator reads Turn.info_gain).
+        if needs_scoring(config.estimator, config.credit_params()):
+            score_information_gain(run.policy, trajectories, micro_batch_size=config.micro_batch_size,
+                                   temperature=config.temperature)
+        t2 = time.perf_counter()
+        # 3. Credit assignment: one advantage per turn.
+        trainable = [t for t in trajectories if not t.failed]
+        if config.filter_groups:
+            trainable, dropped = filter_groups(trainable)
+            metrics.update(run.dist.sum_floats(dropped.as_metrics()))
+        advantages = compute_advantages(config.estimator, trainable, **config.credit_params())
+        t3 = time.perf_counter()
+        metrics.update(advantage_metrics(advantages))
+        if config.estimator == "gigpo":
+            metrics.update(step_group_stats(trainable, similarity=config.similarity))
+        # 4. Policy update: PPO-clip epochs over mini-batches of turns, AdamW.
+        samples = build_samples(trainable, advantages)
+        precompute(run.model, run.reference, samples, config, run.pad_token_id)
+        metrics.update(update_policy(run.model, run.optimizer, run.scheduler, samples, config,
+                                     pad_token_id=run.pad_token_id, iteration=iteration, dist=run.dist))
+        t4 = time.perf_counter()
+        run.state.iteration = iteration + 1
+        run.state.optimizer_steps += int(metrics["train/optimizer_steps"])
+        run.state.skipped_steps += int(metrics["train/skipped_steps"])
+        # 5. Log, validate, checkpoint.
+        metrics.update(_timing(t0, t1, t2, t3, t4, metrics))
+        run.log(iteration, metrics)
+        history.append({"iteration": iteration, **metrics})
+        if _due(iteration + 1, config.eval_every, config.iterations):
+            val = run.validate()
+            run.log(iteration + 1, val)  # validation of the policy after iteration + 1 updates
+            history[-1].update(val)
+        if progress is not None:
+            progress(iteration, history[-1])
+        if _due(iteration + 1, config.checkpoint_every, config.iterations):
+            run.checkpoint()
+        if stop_after is not None and done >= stop_after:
+            return TrainResult(history, run.policy, run.out_dir, state=run.state)
+    final, curve = run.finish()
+    return TrainResult(history, run.policy, run.out_dir, final, curve, run.state)
+
+
+def _due(done: int, every: int, total: int) -> bool:
+    return done == total or (every > 0 and done % every == 0)
+
+
+def _timing(t0: float, t1: float, t2: float, t3: float, t4: float, m: dict[str, float]) -> dict[str, float]:
+    total = t4 - t0
+    return {
+        "time/rollout": t1 - t0,
+        "time/scoring": t2 - t1,
+        "time/advantages": t3 - t2,
+        "time/update": t4 - t3,
+        "time/iteration": total,
+        "time/advantages_frac": (t3 - t2) / total if total > 0 else 0.0,
+        "perf/update_tokens_per_s": m.get("train/tokens", 0.0) / max(t4 - t3, 1e-9),
+        "perf/rollout_tokens_per_s": m.get("rollout/response_tokens", 0.0) / max(t1 - t0, 1e-9),
+    }
+
+
+def rollout_metrics(trajectories: Sequence[Trajectory], dist: Dist | None = None, prefix: str = "rollout/") -> dict[str, float]:
+    """Success, return, turns, invalid actions and tokens of a batch of episodes,
+    summed over processes then averaged."""
+    ok = [t for t in trajectories if not t.failed]
+    sums = {
+        "episodes": float(len(ok)),
+        "failed": float(len(trajectories) - len(ok)),
+        "success": float(sum(t.success for t in ok)),
+        "return": float(sum(t.episode_return for t in ok)),
+        "turns": float(sum(len(t.turns) for t in ok)),
+        "invalid": float(sum(not turn.action_valid for t in ok for turn in t.turns)),
+        "tokens": float(sum(t.num_tokens for t in ok)),
+    }
+    if dist is not None:
+        sums = dist.sum_floats(sums)
+    n, turns = max(sums["episodes"], 1.0), max(sums["turns"], 1.0)
+    return {
+        f"{prefix}success": sums["success"] / n,
+        f"{prefix}return": sums["return"] / n,
+        f"{prefix}turns": sums["turns"] / n,
+        f"{prefix}invalid_frac": sums["invalid"] / turns,
+        f"{prefix}episodes": sums["episodes"],
+        f"{prefix}failed": sums["failed"],
+        f"{prefix}response_tokens": sums["tokens"],
+    }

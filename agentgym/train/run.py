@@ -1,0 +1,199 @@
+"""``TrainingRun``: the state of a run and the steps the loop calls by name
+(rollout, validate, log, checkpoint, finish). The algorithm itself is in
+:mod:`agentgym.train.loop`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agentgym.errors import ConfigError
+from agentgym.registry import make
+from agentgym.tasks import Task, derive_seed
+from agentgym.train.checkpoint import (
+    TrainState,
+    latest_checkpoint,
+    load_checkpoint,
+    load_rank_rng,
+    prune_checkpoints,
+    save_checkpoint,
+    save_rank_rng,
+)
+from agentgym.train.config import TrainConfig
+from agentgym.train.logging import MetricsLogger, plot_learning_curve
+from agentgym.train.setup import (
+    Reference,
+    apply_lora,
+    build_optimizer,
+    build_policy,
+    build_scheduler,
+    seed_everything,
+)
+from agentgym.train.update import Dist
+from agentgym.trajectory import Trajectory, append_jsonl
+
+__all__ = ["TrainingRun"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingRun:
+    config: TrainConfig
+    accelerator: Any
+    dist: Dist
+    policy: Any
+    model: Any  # policy.model, or its LoRA wrapper
+    reference: Reference
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    state: TrainState
+    out_dir: Path
+    metrics_log: MetricsLogger | None  # main process only
+    task_env: Any  # gives tasks (its generator) for every split
+    pad_token_id: int
+
+    # ------------------------------------------------------------------
+    @classmethod
+    def create(cls, config: TrainConfig, accelerator: Any = None) -> TrainingRun:
+        if accelerator is None:
+            from accelerate import Accelerator
+
+            accelerator = Accelerator(cpu=config.cpu)
+        dist = Dist(accelerator)
+        seed_everything(config.seed)
+        policy = build_policy(config, rank=dist.rank, device=accelerator.device)
+        model = apply_lora(policy, config) if config.lora else policy.model
+        if dist.world > 1:  # every process starts from rank 0's weights
+            for p in model.parameters():
+                torch.distributed.broadcast(p.data, src=0)
+        reference = Reference(model, lora=config.lora, needed=config.kl_coef > 0)
+        optimizer = build_optimizer(model, config)
+        scheduler = build_scheduler(optimizer, config)
+        out_dir = Path(config.out_dir)
+        state, ckpt = TrainState(), None
+        if config.resume:
+            ckpt = latest_checkpoint(out_dir)
+            if ckpt is None:
+                logger.info("resume: no checkpoint in %s, starting afresh", out_dir)
+        elif latest_checkpoint(out_dir) is not None:
+            raise ConfigError(
+                f"{out_dir} already holds a run with checkpoints; continue it with --resume true, "
+                "or choose another --out_dir."
+            )
+        if ckpt is not None:
+            state = load_checkpoint(ckpt, policy=policy, model=model, optimizer=optimizer, scheduler=scheduler)
+            if dist.rank > 0:
+                load_rank_rng(ckpt, dist.rank, policy)
+        log = None
+        if accelerator.is_main_process:
+            config.save(out_dir / "config.toml")
+            log = MetricsLogger(out_dir, tensorboard=config.tensorboard,
+                                keep_lines=state.log_lines if ckpt else None,
+                                resume_from=state.iteration if ckpt else None)
+        task_env = make(config.env, split="train", **config.env_kwargs)
+        pad = getattr(policy, "pad_token_id", None)
+        if pad is None:
+            pad = policy.tokenizer.pad_token_id or 0
+        return cls(config, accelerator, dist, policy, model, reference, optimizer, scheduler, state,
+                   out_dir, log, task_env, int(pad))
+
+    # ------------------------------------------------------------------
+    def tasks(self, split: str, indices: range) -> list[Task]:
+        """This process's share of the tasks ``indices`` (whole tasks: groups stay local)."""
+        env = self.task_env.unwrapped
+        mine = indices[self.dist.rank :: self.dist.world]
+        return [env.generator.task(split, i, env.difficulty) for i in mine]
+
+    def _collect(self, tasks: list[Task], *, group_size: int, split: str, seed: int) -> list[Trajectory]:
+        from agentgym.rollout import collect
+
+        if not tasks:
+            return []
+        return collect(
+            self.config.env, self.policy, tasks=tasks, group_size=group_size, max_turns=self.config.max_turns,
+            history="full" if self.config.history is None else self.config.history, split=split, seed=seed, env_kwargs=self.config.env_kwargs,
+        )
+
+    def rollout(self, iteration: int) -> list[Trajectory]:
+        """``group_size`` episodes of each of the next ``tasks_per_iter`` train tasks."""
+        n = self.config.tasks_per_iter
+        tasks = self.tasks("train", range(self.state.task_cursor, self.state.task_cursor + n))
+        self.model.eval()  # sampling, not training: no dropout in the behaviour policy
+        trajectories = self._collect(tasks, group_size=self.config.group_size, split="train",
+                                     seed=derive_seed("rollout", self.config.seed, iteration, self.dist.rank) % 2**31)
+        self.state.task_cursor += n
+        if self.config.save_rollouts:
+            suffix = f"-rank{self.dist.rank}" if self.dist.world > 1 else ""
+            append_jsonl(self.out_dir / f"rollouts{suffix}.jsonl", trajectories)
+        return trajectories
+
+    def validate(self) -> dict[str, float]:
+        """One episode on each of the first ``eval_tasks`` tasks of ``eval_split``, at
+        ``eval_temperature`` (greedy by default), always the same tasks."""
+        from agentgym.train.loop import rollout_metrics
+
+        t0 = time.perf_counter()
+        tasks = self.tasks(self.config.eval_split, range(self.config.eval_tasks))
+        saved = getattr(self.policy, "temperature", None)
+        if saved is not None:
+            self.policy.temperature = self.config.eval_temperature
+        self.model.eval()
+        try:
+            trajectories = self._collect(tasks, group_size=1, split=self.config.eval_split,
+                                         seed=derive_seed("val", self.config.seed) % 2**31)
+        finally:
+            if saved is not None:
+                self.policy.temperature = saved
+        out = rollout_metrics(trajectories, self.dist, prefix="val/")
+        out["time/validation"] = time.perf_counter() - t0
+        return out
+
+    def log(self, iteration: int, metrics: dict[str, float]) -> None:
+        if self.metrics_log is not None:
+            self.metrics_log.log(iteration, metrics)
+        self.state.log_lines += 1
+
+    # ------------------------------------------------------------------
+    def export(self, directory: Path) -> None:
+        """Save the policy loadable with ``hf:DIR``; LoRA adapters are merged into a copy."""
+        if not self.config.lora:
+            self.policy.save_pretrained(directory)
+            return
+        wrapped = self.policy.model
+        self.policy.model = copy.deepcopy(wrapped).merge_and_unload()
+        try:
+            self.policy.save_pretrained(directory)
+        finally:
+            self.policy.model = wrapped
+
+    def checkpoint(self) -> Path:
+        directory = self.out_dir / "checkpoints" / f"iter-{self.state.iteration:06d}"
+        if self.accelerator.is_main_process:
+            save_checkpoint(directory, policy=self.policy, model=self.model, optimizer=self.optimizer,
+                            scheduler=self.scheduler, state=self.state, export=self.export)
+            prune_checkpoints(self.out_dir, self.config.keep_checkpoints)
+        self.accelerator.wait_for_everyone()
+        if self.dist.rank > 0:
+            save_rank_rng(directory, self.dist.rank, self.policy)
+        self.accelerator.wait_for_everyone()
+        return directory
+
+    def finish(self) -> tuple[Path | None, Path | None]:
+        """Export the final policy and draw the learning curve (main process)."""
+        final = curve = None
+        if self.accelerator.is_main_process:
+            final = self.out_dir / "final"
+            self.export(final)
+            if self.metrics_log is not None:
+                self.metrics_log.close()
+                curve = plot_learning_curve(self.metrics_log.path, title=f"{self.config.estimator} on {self.config.env}")
+        self.accelerator.wait_for_everyone()
+        return final, curve

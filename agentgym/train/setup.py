@@ -1,0 +1,126 @@
+"""Building a run's parts from its config: devices, the policy (optionally with
+LoRA adapters), the reference for the KL, the optimizer and the schedule.
+
+Kept apart from :mod:`agentgym.train.loop` so that the loop reads as the
+algorithm, not as plumbing.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+
+from agentgym.errors import ConfigError
+from agentgym.policy import load_policy
+from agentgym.tasks import derive_seed
+from agentgym.train.config import TrainConfig
+
+__all__ = ["seed_everything", "build_policy", "apply_lora", "Reference", "build_optimizer", "build_scheduler"]
+
+logger = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def build_policy(config: TrainConfig, *, rank: int = 0, device: torch.device | None = None) -> Any:
+    """Load the policy to train from ``config.policy`` and set its sampling seed
+    per process (so processes sample different rollouts)."""
+    policy = load_policy(config.policy, temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+    for name in ("model", "tokenizer", "response_ids"):
+        if not hasattr(policy, name):
+            raise ConfigError(
+                f"policy {config.policy!r} ({type(policy).__name__}) has no .{name}: training needs a local "
+                "model policy such as 'tiny' or 'hf:PATH'."
+            )
+    if device is not None:
+        policy.model.to(device)
+    if hasattr(policy, "seed"):
+        # HFPolicy seeds its own sampling generator lazily from .seed.
+        policy.seed = derive_seed("train-sampling", config.seed, rank) % 2**62
+    return policy
+
+
+def apply_lora(policy: Any, config: TrainConfig) -> Any:
+    """Wrap ``policy.model`` with LoRA adapters (peft); only they are trained."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as e:  # pragma: no cover - peft is in the train extra
+        raise ConfigError("lora=true needs peft: pip install 'agentgym[train]'.") from e
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.lora_target_modules),
+        task_type="CAUSAL_LM",
+    )
+    try:
+        policy.model = get_peft_model(policy.model, lora)
+    except ValueError as e:
+        raise ConfigError(
+            f"LoRA could not wrap the model ({e}); set lora_target_modules to module names it has "
+            "(e.g. 'q_proj,v_proj' for Llama-style models)."
+        ) from e
+    return policy.model
+
+
+class Reference:
+    """The reference policy of the KL term.
+
+    With LoRA it is the base model with the adapters switched off (no second
+    copy); with full fine-tuning, a frozen copy of the initial weights, made only
+    when the KL is on (``kl_coef > 0``).
+    """
+
+    def __init__(self, model: Any, *, lora: bool, needed: bool) -> None:
+        self.lora = lora
+        self.model: Any = None
+        if needed and not lora:
+            self.model = copy.deepcopy(model).eval()
+            for p in self.model.parameters():
+                p.requires_grad_(False)
+        self._trained = model
+        self.needed = needed
+
+    def context(self) -> tuple[Any, AbstractContextManager[Any]]:
+        """``(model, context)``: run the model inside the context to get reference log-probs."""
+        if self.lora:
+            return self._trained, self._trained.disable_adapter()
+        return self.model, nullcontext()
+
+
+def build_optimizer(model: Any, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the model has no trainable parameters (all requires_grad=False).")
+    return torch.optim.AdamW(
+        params, lr=config.lr, betas=tuple(config.adam_betas), weight_decay=config.weight_decay  # type: ignore[arg-type]
+    )
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then constant, linear decay to 0 or cosine decay to 0."""
+    total = max(1, config.iterations * config.ppo_epochs * config.num_mini_batches)
+    warm = config.warmup_steps
+
+    def factor(step: int) -> float:
+        if warm and step < warm:
+            return (step + 1) / warm
+        if config.lr_schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        if config.lr_schedule == "linear":
+            return 1.0 - progress
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -1,0 +1,173 @@
+"""Behaviour cloning (``agentgym sft``): imitate saved or scripted trajectories.
+
+A randomly initialised or small model rarely emits a valid tool call, so RL
+has nothing to reinforce. A short supervised warm start on expert (oracle)
+trajectories fixes that. Each turn of a trajectory becomes one example: the
+prompt is rebuilt exactly as the rollout engine builds it
+(:func:`agentgym.rollout.messages_before_turn` then ``policy.prompt_ids``), the
+target is the action text tokenised as a reply (``policy.response_ids``, with
+the end-of-turn token, so the model also learns to stop). The loss is the
+token-mean negative log-likelihood of the targets.
+
+>>> from agentgym.train import SFTConfig
+>>> from agentgym.train.sft import sft
+>>> sft(SFTConfig(env="GuessNumber-v0", tasks=50, out_dir="runs/sft"))   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agentgym.errors import ConfigError
+from agentgym.logprobs import response_logprobs
+from agentgym.policy import load_policy
+from agentgym.registry import make
+from agentgym.tasks import derive_seed
+from agentgym.train.config import SFTConfig, to_toml
+from agentgym.train.loss import sft_loss
+from agentgym.train.setup import seed_everything
+from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
+
+__all__ = ["sft", "SFTResult", "build_examples", "collect_demonstrations"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SFTResult:
+    policy: Any
+    out_dir: Path
+    examples: int
+    metrics: list[dict[str, float]]
+
+
+def collect_demonstrations(config: SFTConfig) -> list[Trajectory]:
+    """One episode of ``config.from_policy`` on each of ``config.tasks`` train tasks."""
+    from agentgym.rollout import collect
+
+    expert = load_policy(config.from_policy)
+    return collect(
+        config.env, expert, tasks=config.tasks, group_size=1, max_turns=config.max_turns,
+        history="full" if config.history is None else config.history, split="train",
+        seed=config.seed, env_kwargs=config.env_kwargs,
+    )
+
+
+def build_examples(
+    policy: Any,
+    trajectories: Sequence[Trajectory],
+    *,
+    env: str = "",
+    env_kwargs: dict[str, Any] | None = None,
+    history: int | None = None,
+    only_success: bool = True,
+    only_valid: bool = True,
+) -> list[tuple[list[int], list[int]]]:
+    """``(prompt_ids, response_ids)`` for every turn worth imitating."""
+    from agentgym.rollout import messages_before_turn
+
+    tools: dict[str, list[dict[str, Any]]] = {}
+    out = []
+    for traj in trajectories:
+        if traj.failed or (only_success and not traj.success):
+            continue
+        env_id = traj.env_id or env
+        if env_id not in tools:
+            if not env_id:
+                raise ConfigError("trajectories without env_id: pass --env so the tool schemas can be rendered.")
+            tools[env_id] = list(make(env_id, **(env_kwargs or {})).unwrapped.tools)
+        for t, turn in enumerate(traj.turns):
+            if only_valid and not turn.action_valid:
+                continue
+            messages = messages_before_turn(traj, t, "full" if history is None else history)
+            out.append((policy.prompt_ids(messages, tools[env_id]), policy.response_ids(turn.action)))
+    return out
+
+
+def sft(
+    config: SFTConfig,
+    *,
+    trajectories: Sequence[Trajectory] | None = None,
+    progress: Callable[[int, dict[str, float]], None] | None = None,
+) -> SFTResult:
+    """Fine-tune ``config.policy`` on demonstrations; save it to ``config.out_dir``."""
+    seed_everything(config.seed)
+    policy = load_policy(config.policy, temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if trajectories is None:
+        if config.data:
+            trajectories = load_jsonl(config.data)
+        else:
+            trajectories = collect_demonstrations(config)
+            save_jsonl(out_dir / "demonstrations.jsonl", trajectories)
+    examples = build_examples(policy, trajectories, env=config.env, env_kwargs=config.env_kwargs,
+                              history=config.history, only_success=config.only_success, only_valid=config.only_valid)
+    if not examples:
+        raise ConfigError(
+            f"no examples to imitate in {len(trajectories)} trajectories (only_success={config.only_success}, "
+            f"only_valid={config.only_valid}); collect with an oracle or relax the filters."
+        )
+    logger.info("SFT on %d turns from %d trajectories", len(examples), len(trajectories))
+    metrics = _fit(policy, examples, config, progress)
+    policy.save_pretrained(out_dir)
+    (out_dir / "sft_config.toml").write_text(to_toml(config.to_dict()), encoding="utf-8")
+    with (out_dir / "sft_metrics.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(m) + "\n" for m in metrics)
+    return SFTResult(policy, out_dir, len(examples), metrics)
+
+
+def _fit(policy: Any, examples: list[tuple[list[int], list[int]]], config: SFTConfig,
+         progress: Callable[[int, dict[str, float]], None] | None) -> list[dict[str, float]]:
+    model = policy.model
+    pad = int(getattr(policy, "pad_token_id", 0) or 0)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                            weight_decay=config.weight_decay)
+    model.train()
+    metrics = []
+    for epoch in range(config.epochs):
+        t0 = time.perf_counter()
+        gen = torch.Generator().manual_seed(derive_seed("sft", config.seed, epoch) % 2**62)
+        order = torch.randperm(len(examples), generator=gen).tolist()
+        nll = tokens = 0.0
+        steps = skipped = 0
+        for start in range(0, len(order), config.batch_size):
+            batch = [examples[i] for i in order[start : start + config.batch_size]]
+            n_tok = float(sum(len(r) for _, r in batch))
+            finite = True
+            for m in range(0, len(batch), config.micro_batch_size):
+                micro = batch[m : m + config.micro_batch_size]
+                scores = response_logprobs(model, [p for p, _ in micro], [r for _, r in micro], pad_token_id=pad)
+                out = sft_loss(scores.logprobs, scores.mask, num_tokens=n_tok)
+                if not math.isfinite(float(out.loss.detach())):
+                    finite = False
+                    continue
+                out.loss.backward()
+                nll += out.stats["nll"]
+                tokens += out.stats["tokens"]
+            limit = config.max_grad_norm if config.max_grad_norm > 0 else float("inf")
+            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), limit))
+            if finite and math.isfinite(norm):
+                opt.step()
+                steps += 1
+            else:
+                skipped += 1
+                logger.warning("SFT: non-finite loss or gradient; step skipped")
+            opt.zero_grad(set_to_none=True)
+        row = {"epoch": epoch, "sft/nll": nll / max(tokens, 1.0), "sft/tokens": tokens,
+               "sft/steps": float(steps), "sft/skipped_steps": float(skipped), "time/epoch": time.perf_counter() - t0}
+        metrics.append(row)
+        logger.info("SFT epoch %d: nll %.4f", epoch, row["sft/nll"])
+        if progress is not None:
+            progress(epoch, row)
+    model.eval()
+    return metrics

@@ -1,0 +1,211 @@
+"""The policy update of one iteration: PPO epochs over mini-batches of turns.
+
+Each training sample is one turn: its prompt, its sampled response and its
+advantage. Per mini-batch: token-mean loss over all its response tokens
+(micro-batched forward/backward, gradients summed), gradients summed across
+processes, a non-finite check, gradient clipping, one AdamW step.
+
+Why gradients are all-reduced by hand rather than by a DDP wrapper: processes
+hold whole groups, so they hold different numbers of turns; DDP needs the same
+number of backward calls everywhere. Here every process does as many micro
+steps as it needs, and they meet once per optimizer step. The loss is divided by
+the token count of the *global* mini-batch, so the summed gradient is exactly
+the token-mean gradient of the whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from agentgym.logprobs import response_logprobs
+from agentgym.tasks import derive_seed
+from agentgym.train.config import TrainConfig
+from agentgym.train.loss import policy_loss
+from agentgym.trajectory import Trajectory
+
+__all__ = ["Sample", "build_samples", "update_policy", "Dist"]
+
+logger = logging.getLogger(__name__)
+
+STAT_KEYS = ("pg", "kl", "entropy", "clip_frac", "ratio", "approx_kl_old", "tokens", "behaviour_gap")
+
+
+@dataclass
+class Sample:
+    """One turn to train on."""
+
+    prompt_ids: list[int]
+    response_ids: list[int]
+    behaviour_logprobs: list[float]
+    advantage: float
+    old: torch.Tensor | None = field(default=None, repr=False)  # (R,) log-probs before the update
+    ref: torch.Tensor | None = field(default=None, repr=False)  # (R,) under the reference
+
+
+class Dist:
+    """The few collective operations the trainer needs (no-ops on one process)."""
+
+    def __init__(self, accelerator: Any = None) -> None:
+        self.acc = accelerator
+        self.world = int(getattr(accelerator, "num_processes", 1) or 1)
+        self.rank = int(getattr(accelerator, "process_index", 0) or 0)
+
+    def sum(self, t: torch.Tensor) -> torch.Tensor:
+        return self.acc.reduce(t, reduction="sum") if self.world > 1 else t
+
+    def sum_floats(self, values: dict[str, float]) -> dict[str, float]:
+        keys = sorted(values)
+        t = self.sum(torch.tensor([float(values[k]) for k in keys], dtype=torch.float64))
+        return {k: float(v) for k, v in zip(keys, t.tolist(), strict=True)}
+
+
+def build_samples(trajectories: Sequence[Trajectory], advantages: Sequence[Sequence[float]]) -> list[Sample]:
+    """One sample per turn that has sampled tokens (scripted turns have none)."""
+    out = []
+    for traj, row in zip(trajectories, advantages, strict=True):
+        if traj.failed:
+            continue
+        for turn, adv in zip(traj.turns, row, strict=True):
+            if turn.response_ids and turn.prompt_ids:
+                out.append(Sample(turn.prompt_ids, turn.response_ids, turn.logprobs, float(adv)))
+    return out
+
+
+def _pad(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
+    out = torch.zeros((len(rows), width))
+    for i, r in enumerate(rows):
+        out[i, : r.numel()] = r
+    return out
+
+
+def _score(model: Any, samples: Sequence[Sample], config: TrainConfig, pad: int, entropy: bool = False) -> Any:
+    return response_logprobs(
+        model,
+        [s.prompt_ids for s in samples],
+        [s.response_ids for s in samples],
+        pad_token_id=pad,
+        temperature=config.temperature,
+        with_entropy=entropy,
+        micro_batch_size=config.micro_batch_size,
+    )
+
+
+@torch.no_grad()
+def precompute(model: Any, reference: Any, samples: Sequence[Sample], config: TrainConfig, pad: int) -> None:
+    """Fill ``sample.old`` (when the update is not a single on-policy step) and
+    ``sample.ref`` (when the KL is on), in no-grad passes."""
+    if config.ppo_epochs > 1 or config.num_mini_batches > 1:
+        scores = _score(model, samples, config, pad)
+        for i, s in enumerate(samples):
+            s.old = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
+    if reference.needed:
+        ref_model, ctx = reference.context()
+        with ctx:
+            scores = _score(ref_model, samples, config, pad)
+        for i, s in enumerate(samples):
+            s.ref = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
+
+
+def _mini_batches(samples: Sequence[Sample], config: TrainConfig, iteration: int, epoch: int, rank: int) -> list[list[Sample]]:
+    gen = torch.Generator().manual_seed(derive_seed("minibatch", config.seed, iteration, epoch, rank) % 2**62)
+    order = torch.randperm(len(samples), generator=gen).tolist()
+    k = config.num_mini_batches
+    bounds = [round(j * len(order) / k) for j in range(k + 1)]
+    return [[samples[order[i]] for i in range(bounds[j], bounds[j + 1])] for j in range(k)]
+
+
+def _micro_step(model: Any, micro: list[Sample], config: TrainConfig, pad: int, num_tokens: float) -> tuple[float, dict[str, float]]:
+    """Forward + backward of one micro-batch; returns the loss and token sums."""
+    scores = _score(model, micro, config, pad, entropy=True)
+    lp, mask = scores.logprobs, scores.mask  # (b, R)
+    R = lp.shape[1]
+    dev = lp.device
+    on_policy = micro[0].old is None
+    old = lp.detach() if on_policy else _pad([s.old for s in micro], R).to(dev)  # type: ignore[misc]
+    ref = _pad([s.ref for s in micro], R).to(dev) if micro[0].ref is not None else None  # type: ignore[misc]
+    adv = torch.tensor([s.advantage for s in micro], dtype=lp.dtype, device=dev)  # (b,)
+    out = policy_loss(
+        lp, old, adv, mask,
+        clip_eps_low=config.clip_eps_low, clip_eps_high=config.clip_eps_high,
+        ref_logprobs=ref, kl_coef=config.kl_coef,
+        entropy=scores.entropy, entropy_coef=config.entropy_coef, num_tokens=num_tokens,
+    )
+    loss = float(out.loss.detach())
+    if math.isfinite(loss):
+        out.loss.backward()
+    # How far the recorded sampling log-probs are from the recomputed ones (should be ~0).
+    behaviour = _pad([torch.tensor(s.behaviour_logprobs[: len(s.response_ids)]) for s in micro], R).to(dev)
+    gap = ((behaviour - old).abs() * mask).sum()
+    return loss, {**out.stats, "behaviour_gap": float(gap)}
+
+
+def update_policy(
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    samples: list[Sample],
+    config: TrainConfig,
+    *,
+    pad_token_id: int,
+    iteration: int,
+    dist: Dist,
+) -> dict[str, float]:
+    """Run ``ppo_epochs`` x ``num_mini_batches`` optimizer steps; returns metrics."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    totals = dict.fromkeys(STAT_KEYS, 0.0)
+    steps = skipped = 0
+    grad_norms: list[float] = []
+    model.train()
+    for epoch in range(config.ppo_epochs):
+        for batch in _mini_batches(samples, config, iteration, epoch, dist.rank):
+            local_tokens = float(sum(len(s.response_ids) for s in batch))
+            num_tokens = max(1.0, dist.sum(torch.tensor([local_tokens], dtype=torch.float64)).item())
+            finite = True
+            for start in range(0, len(batch), config.micro_batch_size):
+                loss, stats = _micro_step(model, batch[start : start + config.micro_batch_size], config,
+                                          pad_token_id, num_tokens)
+                finite &= math.isfinite(loss)
+                for k, v in stats.items():
+                    totals[k] += v
+            norm = _sync_and_clip(params, dist, config.max_grad_norm)
+            finite_everywhere = dist.sum(torch.tensor([0.0 if finite else 1.0])).item() == 0
+            if finite_everywhere and math.isfinite(norm):
+                optimizer.step()
+                scheduler.step()
+                steps += 1
+                grad_norms.append(norm)
+            else:
+                skipped += 1
+                logger.warning("iteration %d: non-finite loss or gradient (norm %s); step skipped", iteration, norm)
+            optimizer.zero_grad(set_to_none=True)
+    return _update_metrics(dist.sum_floats(totals), steps, skipped, grad_norms, optimizer)
+
+
+def _sync_and_clip(params: list[torch.Tensor], dist: Dist, max_norm: float) -> float:
+    """Sum gradients over processes, then clip; returns the norm before clipping."""
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        if dist.world > 1:
+            p.grad = dist.sum(p.grad)
+    limit = max_norm if max_norm > 0 else float("inf")
+    return float(torch.nn.utils.clip_grad_norm_(params, limit))
+
+
+def _update_metrics(totals: dict[str, float], steps: int, skipped: int, norms: list[float], optimizer: Any) -> dict[str, float]:
+    tokens = max(1.0, totals["tokens"])
+    m = {f"loss/{k}": totals[k] / tokens for k in ("pg", "kl", "entropy", "clip_frac", "approx_kl_old")}
+    m["loss/ratio_mean"] = totals["ratio"] / tokens
+    m["train/behaviour_logprob_gap"] = totals["behaviour_gap"] / tokens
+    m["train/optimizer_steps"] = float(steps)
+    m["train/skipped_steps"] = float(skipped)
+    m["train/grad_norm"] = sum(norms) / len(norms) if norms else float("nan")
+    m["train/lr"] = float(optimizer.param_groups[0]["lr"])
+    m["train/tokens"] = totals["tokens"]
+    return m
