@@ -42,6 +42,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), for the server's cost per request."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(port: int, max_sessions: int) -> subprocess.Popen:
     cmd = [sys.executable, "-c", "import sys; from agentgym.cli import main; sys.exit(main())", "serve", ENV_ID, "--port", str(port),
            "--max-sessions", str(max_sessions), "--log-level", "warning"]
@@ -67,6 +73,7 @@ class Stats:
         self.lost = 0
         self.episodes = 0
         self.successes = 0
+        self.requests = 0
 
 
 async def client(cid: int, url: str, args: argparse.Namespace, stats: Stats, local) -> None:
@@ -76,6 +83,7 @@ async def client(cid: int, url: str, args: argparse.Namespace, stats: Stats, loc
             stats.errors.append(f"client {cid}: open session: HTTP {r.status_code} {r.text[:200]}")
             return
         sid = r.json()["session_id"]
+        stats.requests += 1
         for e in range(args.episodes):
             index = cid * 1000 + e
             task = local.generator.task("val", index, args.difficulty)
@@ -85,6 +93,7 @@ async def client(cid: int, url: str, args: argparse.Namespace, stats: Stats, loc
                 stats.lost += 1
                 return
             data = r.json()
+            stats.requests += 1
             if data["info"]["task_id"] != task.id or str(low) not in data["observation"]:
                 stats.crossed += 1
             episode, turn, done = data["episode"], 0, False
@@ -95,6 +104,7 @@ async def client(cid: int, url: str, args: argparse.Namespace, stats: Stats, loc
                 t0 = time.perf_counter()
                 r = await c.post(f"/sessions/{sid}/step", json={"action": action, "episode": episode, "turn": turn})
                 stats.step_latency.append(time.perf_counter() - t0)
+                stats.requests += 1
                 if r.status_code == 404:
                     stats.lost += 1
                     return
@@ -114,6 +124,7 @@ async def client(cid: int, url: str, args: argparse.Namespace, stats: Stats, loc
             stats.episodes += 1
             stats.successes += int(s["info"]["metrics"]["success"] == 1.0)
         r = await c.delete(f"/sessions/{sid}")
+        stats.requests += 1
         if r.status_code != 204:
             stats.errors.append(f"client {cid}: close: HTTP {r.status_code}")
 
@@ -141,7 +152,9 @@ def main() -> int:
         proc = start_server(port, max_sessions=max(256, 2 * args.clients))
         url = f"http://127.0.0.1:{port}"
     try:
+        cpu0 = cpu_seconds(proc.pid) if proc is not None else None
         stats, wall = asyncio.run(main_async(url, args))
+        cpu = cpu_seconds(proc.pid) - cpu0 if proc is not None else None
         health = httpx.get(url + "/health").json()
     finally:
         if proc is not None:
@@ -160,6 +173,8 @@ def main() -> int:
         "step_ms_p50": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
         "step_ms_p90": round(float(np.percentile(lat, 90)), 2) if len(lat) else None,
         "step_ms_p99": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
+        "requests": stats.requests,
+        "server_cpu_ms_per_request": round(1000 * cpu / stats.requests, 3) if cpu is not None and stats.requests else None,
         "lost_sessions": stats.lost,
         "crossed": stats.crossed,
         "errors": len(stats.errors),
