@@ -116,7 +116,7 @@ class SQLiteBackend:
         try:
             query = check_query(query)
         except QueryRejected as e:
-            raise QueryError(str(e), "rejected") from None
+            raise QueryError(str(e), "rejected" if e.forbidden else "error") from None
         conn = self._connection(db)
         self._deadline = time.perf_counter() + self.time_limit_s
         conn.set_progress_handler(self._progress, 2000)
@@ -225,7 +225,7 @@ class PostgresBackend:
         try:
             query = check_query(query)
         except QueryRejected as e:
-            raise QueryError(str(e), "rejected") from None
+            raise QueryError(str(e), "rejected" if e.forbidden else "error") from None
         self.prepare(db)
         conn = self._connection(db)
         # The newline before ')' ends a trailing '--' comment. binary=True forces the

@@ -47,8 +47,22 @@ _READ_STARTS = {"SELECT", "WITH", "VALUES"}
 _BLOCKED_FUNCTIONS = re.compile(r"\b(set_config|load_extension|dblink\w*|lo_\w+)\s*\(", re.I)
 
 
+_WRITE_OR_ADMIN = frozenset(
+    "INSERT UPDATE DELETE DROP CREATE ALTER ATTACH DETACH PRAGMA REPLACE UPSERT TRUNCATE GRANT REVOKE "
+    "VACUUM REINDEX ANALYZE BEGIN COMMIT ROLLBACK SAVEPOINT RELEASE SET RESET COPY CALL DO LOCK COMMENT "
+    "CLUSTER REFRESH LISTEN NOTIFY UNLISTEN LOAD PREPARE EXECUTE DEALLOCATE DISCARD SECURITY IMPORT MERGE "
+    "END ABORT START CHECKPOINT EXPLAIN SHOW DECLARE FETCH MOVE CLOSE".split()
+)
+
+
 class QueryRejected(Exception):
-    """A query refused before execution; ``str(e)`` is the agent's observation."""
+    """A query refused before execution; ``str(e)`` is the agent's observation.
+    ``forbidden`` is true for what the rules forbid (writes, several
+    statements, blocked functions), false for plain mistakes (empty, not SQL)."""
+
+    def __init__(self, message: str, *, forbidden: bool = True) -> None:
+        super().__init__(message)
+        self.forbidden = forbidden
 
 
 def code_text(query: str) -> tuple[str, int]:
@@ -87,19 +101,21 @@ def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
     """Validate ``query``; return it without surrounding blanks and trailing
     semicolons, or raise :class:`QueryRejected` saying what to fix."""
     if not isinstance(query, str) or not query.strip():
-        raise QueryRejected("The query is empty. Write one SELECT statement.")
+        raise QueryRejected("The query is empty. Write one SELECT statement.", forbidden=False)
     if len(query) > max_chars:
         raise QueryRejected(
-            f"The query is {len(query)} characters long; the limit is {max_chars}. Write a shorter query."
+            f"The query is {len(query)} characters long; the limit is {max_chars}. Write a shorter query.",
+            forbidden=False,
         )
     if "\x00" in query:
-        raise QueryRejected("The query contains a NUL character (\\x00); remove it.")
+        raise QueryRejected("The query contains a NUL character (\\x00); remove it.", forbidden=False)
     try:
         query.encode("utf-8")
     except UnicodeEncodeError as e:
         raise QueryRejected(
             f"The query contains text that is not valid UTF-8 (at character {e.start}); "
-            "use plain UTF-8 text."
+            "use plain UTF-8 text.",
+            forbidden=False,
         ) from None
     code, n_statements = code_text(query)
     if n_statements > 1:
@@ -109,8 +125,13 @@ def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
         )
     m = _FIRST_WORD.match(code)
     word = m.group(1).upper() if m else ""
+    if word not in _READ_STARTS and word not in _WRITE_OR_ADMIN:
+        got = f"got {word!r}" if word else "got no keyword"
+        raise QueryRejected(
+            f"Syntax error: a query starts with SELECT, WITH or VALUES ({got}); nothing was run.", forbidden=False
+        )
     if word not in _READ_STARTS:
-        what = f"{word} statements are" if word else "This is not a query and is"
+        what = f"{word} statements are"
         raise QueryRejected(
             f"{what} not allowed: the database is read-only. Only a single SELECT query "
             "(optionally starting with WITH) can run; nothing was changed."

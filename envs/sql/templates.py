@@ -213,7 +213,8 @@ def _join_sql(domain: Domain, tables: tuple[str, ...]) -> str:
     return " ".join(parts)
 
 
-def t_multi_join(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run, *, min_len: int = 2, max_len: int = 9) -> Question | None:
+def t_multi_join(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run, *, min_len: int = 2, max_len: int = 9,
+                 kind: str = "multi_join") -> Question | None:
     path = _pick(rng, [p for p in domain.paths if min_len <= len(p.tables) <= max_len])
     if path is None:
         return None
@@ -227,7 +228,7 @@ def t_multi_join(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run,
     frm = _join_sql(domain, path.tables)
     gold = f"SELECT DISTINCT {out} FROM {frm} WHERE {pred.sql}"
     text = f"List the distinct {out_en} of the {path.phrase.format(cond=pred.cond)}."
-    return Question("multi_join", text, gold, False, (f"SELECT DISTINCT {out} FROM {frm}",), path.tables)
+    return Question(kind, text, gold, False, (f"SELECT DISTINCT {out} FROM {frm}",), path.tables)
 
 
 def t_date_by_month(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) -> Question | None:
@@ -359,7 +360,7 @@ def t_window_top(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run)
 
 
 def t_multi_join_long(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) -> Question | None:
-    return t_multi_join(domain, rng, rows, run, min_len=3)
+    return t_multi_join(domain, rng, rows, run, min_len=3, kind="multi_join_long")
 
 
 def t_multi_join_short(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) -> Question | None:
