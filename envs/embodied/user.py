@@ -10,10 +10,12 @@ default and needs no model. It understands
 * "which one" questions: naming several objects ("Which one: red mug (1) or
   blue mug (2)?") or several values of one attribute ("Is it red or blue?");
 
-and says it does not understand anything else. An LLM-backed user (wired in by
-the judge/LLM-reward code where a model is configured) implements the same
-protocol; it may return ``Answer(text, consistent=None)`` when it cannot say
-which objects its answer rules out, and the env then learns nothing from it.
+and says it does not understand anything else. An LLM-backed user implements
+the same protocol; it may return ``Answer(text, consistent=None)`` when it
+cannot say which objects its answer rules out, and the env then learns nothing
+from it. :class:`LLMFallbackUser` is one: rule-based where the rules apply,
+any ``generate(prompt) -> text`` function (the judge/LLM-reward code's model)
+for the rest.
 
 ``noise`` makes the rule-based user answer wrongly with that probability.
 
@@ -38,7 +40,16 @@ import numpy as np
 from agentgym import ConfigError
 from agentgym.envs.embodied.home import COLOURS, MATERIALS, ROOM_CATALOG, SIZES, TYPES, Home
 
-__all__ = ["Answer", "Query", "RuleBasedUser", "User", "UserView", "load_user", "parse_question"]
+__all__ = [
+    "Answer",
+    "LLMFallbackUser",
+    "Query",
+    "RuleBasedUser",
+    "User",
+    "UserView",
+    "load_user",
+    "parse_question",
+]
 
 NOT_UNDERSTOOD = (
     "Sorry, I do not understand. Ask a yes/no question about its colour, material, size, "
@@ -197,6 +208,42 @@ class RuleBasedUser:
             value = _wrong(query, value, rng)
         consistent = frozenset(i for i in home.instances if query.evaluate(home, i) == value)
         return Answer(_say(query, value, home), True, consistent, query.kinds)
+
+
+class LLMFallbackUser:
+    """The rule-based user, with free-form questions it does not understand
+    passed to a language model.
+
+    ``generate(prompt) -> reply`` is any text generator (a local model, an
+    OpenAI-compatible endpoint); the prompt tells it which object the user wants
+    and asks for a short, truthful reply. Its answers carry no known meaning
+    (``consistent=None``), so they earn no information-gain reward.
+
+    >>> user = LLMFallbackUser(lambda prompt: "It is the one I drink tea from.")
+    >>> import random
+    >>> from agentgym.envs.embodied.home import LEVELS, Home, generate_layout
+    >>> view = UserView(Home(generate_layout(random.Random(1), LEVELS["easy"], "ambiguous")))
+    >>> user.answer("What do you use it for?", view, np.random.default_rng(0)).text
+    'It is the one I drink tea from.'
+    """
+
+    PROMPT = (
+        "You are a person at home who asked a robot to bring you {target}. The robot asks: "
+        '"{question}"\nAnswer truthfully in one short sentence, without naming the object\'s number.'
+    )
+
+    def __init__(self, generate: Any, noise: float = 0.0, max_chars: int = 200) -> None:
+        self.generate = generate
+        self.rules = RuleBasedUser(noise)
+        self.max_chars = max_chars
+
+    def answer(self, question: str, view: UserView, rng: np.random.Generator) -> Answer:
+        ruled = self.rules.answer(question, view, rng)
+        if ruled.understood:
+            return ruled
+        reply = str(self.generate(self.PROMPT.format(target=view.describe_target(), question=question)))
+        reply = " ".join(reply.split())[: self.max_chars] or ruled.text
+        return Answer(reply, understood=True, consistent=None)
 
 
 def _wrong(query: Query, value: Any, rng: np.random.Generator) -> Any:

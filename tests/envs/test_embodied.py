@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from functools import cache
 
@@ -319,3 +322,26 @@ def test_same_seed_same_transcript(policy: str) -> None:
         b = run_scripted_episode(make(difficulty, answer_noise=0.3), seed=7, name=policy)
         assert a == b
     assert run_scripted_episode(make("hard"), seed=1) != run_scripted_episode(make("hard"), seed=2)
+
+
+_DIGEST = """
+import hashlib, agentgym
+from agentgym.testing import run_scripted_episode
+h = hashlib.sha256()
+for d in ("easy", "hard"):
+    env = agentgym.make("AskToAct-v0", split="test", difficulty=d, answer_noise=0.2)
+    for s in range(5):
+        for p in ("oracle", "never_ask", "always_ask"):
+            h.update(repr(run_scripted_episode(env, seed=s, name=p)).encode())
+print(h.hexdigest())
+"""
+
+
+def test_transcripts_do_not_depend_on_the_process_hash_seed() -> None:
+    # Rollout workers are separate processes: str hashing must not leak into tasks or episodes.
+    digests = {
+        subprocess.run([sys.executable, "-c", _DIGEST], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 64

@@ -11,7 +11,13 @@ import agentgym
 from agentgym import ConfigError, ToolCall
 from agentgym.envs.embodied.home import LEVELS, Home, generate_layout
 from agentgym.envs.embodied.reward import InfoGainReward, QuestionOutcome
-from agentgym.envs.embodied.user import Answer, RuleBasedUser, UserView, parse_question
+from agentgym.envs.embodied.user import (
+    Answer,
+    LLMFallbackUser,
+    RuleBasedUser,
+    UserView,
+    parse_question,
+)
 
 # A hand-written home: three mugs that differ in colour, material, size and place.
 META = {
@@ -156,3 +162,22 @@ def test_generated_homes_are_well_formed(difficulty: str) -> None:
             assert len(home.told0) >= 2 and home.target in home.told0
         if not level.openable:
             assert not home.openable
+
+
+def test_llm_fallback_user_takes_only_what_the_rules_do_not_understand() -> None:
+    prompts: list[str] = []
+
+    def generate(prompt: str) -> str:
+        prompts.append(prompt)
+        return "  The one I drink   tea from.  "
+
+    user = LLMFallbackUser(generate)
+    assert user.answer("Is it red?", VIEW, RNG).consistent == frozenset({0, 2}) and not prompts
+    a = user.answer("What do you use it for?", VIEW, RNG)
+    assert a.text == "The one I drink tea from." and a.understood and a.consistent is None
+    assert "large red glass mug (3)" in prompts[0] and "What do you use it for?" in prompts[0]
+    env = agentgym.make("AskToAct-v0", split="val", user=user)
+    env.reset(seed=0)
+    obs, reward, *_, info = env.step(ToolCall("ask", {"question": "Why?"}).render())
+    assert obs == "User: The one I drink tea from." and reward == 0.0
+    assert (env.irrelevant, env.redundant) == (0, 0)
