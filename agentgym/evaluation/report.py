@@ -106,6 +106,11 @@ def turns_plot(results: EvalResults, path: str | os.PathLike[str] | None = None)
         counts = np.array([e.figures.turns_histogram.get(str(x), 0) for x in xs], dtype=float)
         ax.bar(xs, counts, bottom=bottom, label=_short(e.label), width=0.9)
         bottom += counts
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.4, top + 0.6)
     ax.set_xlabel("turns per episode")
     ax.set_ylabel("episodes")
     ax.set_title("episode length")

@@ -6,11 +6,13 @@ every sample), so every resampling here is over **tasks** (a cluster
 bootstrap): a task's episodes are kept together. An overall figure is the
 *macro* average over suite entries (each env counts the same, however many
 tasks it has), and its interval resamples tasks within each entry
-(stratified). Everything is seeded: the same data and seed give the same
+(stratified). When every task fails (or every task succeeds) resampling
+cannot move the rate, so the interval is the Wilson score interval with one
+observation per task instead of a false ``[0, 0]``. Everything is seeded: the same data and seed give the same
 interval.
 
 >>> import numpy as np
->>> pass_at_k(n=10, c=3, k=1)
+>>> round(pass_at_k(n=10, c=3, k=1), 6)
 0.3
 >>> lo, hi = bootstrap_rate([np.array([1, 0, 1, 1])], [np.array([1, 1, 1, 1])], seed=0)
 >>> 0.0 <= lo <= 0.75 <= hi <= 1.0
@@ -31,6 +33,7 @@ __all__ = [
     "Difference",
     "compare_rates",
     "holm",
+    "wilson",
 ]
 
 
@@ -104,6 +107,28 @@ def bootstrap_rate(
     reps = _strata_rates(strata_c, strata_n, rng, n_boot).mean(axis=1)  # (B,)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(reps, [alpha, 1.0 - alpha])
+    if low == high and low in (0.0, 1.0):
+        # Every task all-fail (or all-succeed): resampling cannot move the rate,
+        # and [0, 0] would claim certainty. Use the Wilson score interval with
+        # one observation per task (conservative: a task's episodes are not independent).
+        return wilson(float(low), sum(len(c) for c in strata_c), confidence)
+    return float(low), float(high)
+
+
+def wilson(rate: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``rate`` observed over ``n`` trials.
+
+    >>> tuple(round(x, 3) for x in wilson(0.0, 20))
+    (0.0, 0.161)
+    """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    denom = 1.0 + z * z / n
+    centre = (rate + z * z / (2 * n)) / denom
+    half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / denom
+    low = 0.0 if rate <= 0.0 else max(0.0, centre - half)  # exact ends, no rounding residue
+    high = 1.0 if rate >= 1.0 else min(1.0, centre + half)
     return float(low), float(high)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from agentgym.envs.guess_number.env import GuessNumberEnv
 
 import agentgym
+from agentgym.envs.guess_number.env import GuessNumberEnv
 
 
 class CrashyEnv(GuessNumberEnv):

@@ -140,7 +140,6 @@ def test_eval_through_remote_envs_equals_local(server_url):
 
 def test_rollout_collect_runs_on_remote_envs(server_url):
     from agentgym.policies.scripted import OraclePolicy
-
     from agentgym.remote import RemoteEnv
     from agentgym.rollout import collect
 

@@ -8,7 +8,14 @@ from math import comb
 import numpy as np
 import pytest
 
-from agentgym.evaluation.stats import bootstrap_rate, compare_rates, holm, mean_pass_at_k, pass_at_k
+from agentgym.evaluation.stats import (
+    bootstrap_rate,
+    compare_rates,
+    holm,
+    mean_pass_at_k,
+    pass_at_k,
+    wilson,
+)
 
 
 @pytest.mark.parametrize("n,c", [(1, 0), (1, 1), (4, 1), (5, 2), (6, 3), (7, 0), (7, 7)])
@@ -40,7 +47,16 @@ def test_bootstrap_interval_is_seeded_contains_the_mean_and_narrows_with_more_ta
     assert a[0] <= small.mean() <= a[1]
     b = bootstrap_rate([big], [np.ones(2000)], seed=3)
     assert (b[1] - b[0]) < (a[1] - a[0]) / 5  # ~1/sqrt(100) as wide
-    assert bootstrap_rate([np.ones(10)], [np.ones(10)]) == (1.0, 1.0)
+
+
+
+def test_all_fail_or_all_succeed_gets_a_wilson_interval_not_a_false_certainty():
+    lo, hi = bootstrap_rate([np.zeros(20)], [np.full(20, 4)])
+    assert lo == 0.0 and hi == pytest.approx(wilson(0.0, 20)[1]) and 0.15 < hi < 0.17
+    lo, hi = bootstrap_rate([np.full(10, 3)], [np.full(10, 3)])
+    assert hi == 1.0 and 0.6 < lo < 0.75
+    # More tasks, a tighter bound.
+    assert bootstrap_rate([np.zeros(200)], [np.ones(200)])[1] < 0.02
 
 
 def test_bootstrap_interval_covers_the_true_rate_about_95_percent_of_the_time():
