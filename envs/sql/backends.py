@@ -165,7 +165,7 @@ class PostgresBackend:
     dialect: Dialect = "postgres"
 
     def __init__(self, dsn: str | None = None, admin_dsn: str | None = None,
-                 time_limit_s: float = DEFAULT_TIME_LIMIT_S, max_connections: int = 8) -> None:
+                 time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> None:
         env_dsn, env_admin = pg_dsn_from_env()
         self.dsn = dsn or env_dsn
         self.admin_dsn = admin_dsn or env_admin
@@ -175,8 +175,8 @@ class PostgresBackend:
                 "(sets AGENTGYM_PG_DSN) or pass dsn=."
             )
         self.time_limit_s = float(time_limit_s)
-        self.max_connections = max_connections
-        self._conns: OrderedDict[str, Any] = OrderedDict()
+        self._conn: Any = None
+        self._schema: str | None = None
         self._ready: set[str] = set()
 
     def _reader_role(self) -> str:
@@ -199,24 +199,23 @@ class PostgresBackend:
         self._ready.add(db.schema)
 
     def _connection(self, db: DbRef) -> Any:
-        # One session per schema: search_path and limits are set once, at connect.
-        conn = self._conns.get(db.schema)
-        if conn is not None and not conn.closed:
-            self._conns.move_to_end(db.schema)
-            return conn
+        """The backend's one session, its search_path on ``db``'s schema. The
+        agent cannot move it (SET and set_config() are rejected before they run)."""
         import psycopg
 
-        ms = int(self.time_limit_s * 1000)
-        options = (f"-c search_path={db.schema} -c statement_timeout={ms} "
-                   "-c default_transaction_read_only=on -c idle_in_transaction_session_timeout=60000")
-        try:
-            conn = psycopg.connect(self.dsn, autocommit=True, options=options, connect_timeout=10)
-        except psycopg.OperationalError as e:
-            raise ConfigError(f"cannot connect to PostgreSQL ({e}); start it with scripts/start_postgres.sh.") from e
-        self._conns[db.schema] = conn
-        while len(self._conns) > self.max_connections:
-            self._conns.popitem(last=False)[1].close()
-        return conn
+        if self._conn is None or self._conn.closed:
+            ms = int(self.time_limit_s * 1000)
+            options = (f"-c statement_timeout={ms} -c default_transaction_read_only=on "
+                       "-c idle_in_transaction_session_timeout=60000")
+            try:
+                self._conn = psycopg.connect(self.dsn, autocommit=True, options=options, connect_timeout=10)
+            except psycopg.OperationalError as e:
+                raise ConfigError(f"cannot connect to PostgreSQL ({e}); start it with scripts/start_postgres.sh.") from e
+            self._schema = None
+        if self._schema != db.schema:
+            self._conn.execute(f"SET search_path TO {db.schema}")
+            self._schema = db.schema
+        return self._conn
 
     def run(self, db: DbRef, query: str, max_rows: int) -> QueryResult:
         """Run one read-only query; at most ``max_rows`` rows come back."""
@@ -243,16 +242,16 @@ class PostgresBackend:
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction):
             raise QueryError("Not allowed: the database is read-only; only SELECT queries run.", "rejected") from None
         except psycopg.OperationalError as e:
-            conn.close()
+            conn.close()  # a broken session: the next query reconnects
             raise QueryError(f"PostgreSQL error: {_pg_message(e)}") from None
         except (psycopg.Error, ValueError) as e:
             raise QueryError(f"PostgreSQL error: {_pg_message(e)}") from None
         return QueryResult(columns, rows[:max_rows], len(rows) > max_rows)
 
     def close(self) -> None:
-        for conn in self._conns.values():
-            conn.close()
-        self._conns.clear()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _pg_message(e: Exception) -> str:
