@@ -22,6 +22,9 @@ def register_all() -> None:
         [SuiteEntry("GuessNumber-v0", "val", 50, {"difficulty": d}) for d in ("easy", "medium", "hard")],
         description="GuessNumber, val split, every difficulty.",
     )
+    # The comparison suites; each family below adds its entries to them.
+    for suite, split in (("core-v0", "val"), ("core-test-v0", "test")):
+        register_suite(suite, [], extend=True, description=f"Every family, {split} split, every difficulty.")
     _register_embodied()
     _register_sql()
 
