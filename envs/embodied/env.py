@@ -79,6 +79,7 @@ class AskToActEnv(AgentEnv):
         "oracle": "agentgym.envs.embodied.oracle:oracle",
         "never_ask": "agentgym.envs.embodied.oracle:never_ask",
         "always_ask": "agentgym.envs.embodied.oracle:always_ask",
+        "explorer": "agentgym.envs.embodied.oracle:explorer",
     }
 
     def __init__(

@@ -10,6 +10,8 @@
   instruction, uniformly at random (success at chance on ambiguous tasks).
 * ``always_ask`` — asks about the candidates one at a time ("Is it the red mug
   (1)?") and then confirms its choice, even when nothing was ambiguous.
+* ``explorer`` — an expert without privileged knowledge: searches the whole
+  home first, so every action follows from the transcript (the one to imitate).
 
 Each is a function ``(env) -> action text`` (see ``AskToActEnv.scripted_policies``);
 per-episode scratch state lives in ``env.policy_memo``.
@@ -21,7 +23,7 @@ from agentgym import ToolCall
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.home import EXAMINE_KINDS
 
-__all__ = ["always_ask", "never_ask", "oracle"]
+__all__ = ["always_ask", "explorer", "never_ask", "oracle"]
 
 
 def _call(name: str, **arguments: str) -> str:
@@ -85,6 +87,36 @@ def oracle(env: AskToActEnv) -> str:
     if needs_examine and env.held is None and target not in env.examined:
         return _bring_into_view(env, target) or _call("examine", object=h.objects[target].name)
     return _fetch(env, target)
+
+
+def explorer(env: AskToActEnv) -> str:
+    """An expert that uses only what an agent could know: it searches every room
+    and closed receptacle, examines candidates when the request names a hidden
+    attribute, asks one "which one" question if several remain, then fetches.
+    Slower than ``oracle``, but every choice follows from the transcript, so
+    it is the policy to imitate (and proof that observations suffice)."""
+    h, memo = env.home, env.policy_memo
+    if env.held is None:
+        visited = memo.setdefault("visited", {h.start_room})
+        visited.add(env.room)
+        closed_here = [r for r in h.room_receptacles[env.room] if r in h.openable and r not in env.opened]
+        if closed_here:
+            return _call("open", receptacle=closed_here[0])
+        unvisited = [r for r in h.rooms if r not in visited]
+        if unvisited:
+            return _call("go", room=unvisited[0])
+        # Everything has been seen: every instance of the type is a known object now.
+        left = env.candidates()
+        if EXAMINE_KINDS & h.instruction.keys():
+            unexamined = [i for i in left if i not in env.examined]
+            if unexamined:
+                return _bring_into_view(env, unexamined[0]) or _call("examine", object=h.objects[unexamined[0]].name)
+        if len(left) > 1 and not memo.get("asked"):
+            memo["asked"] = True
+            names = _names(env, left)
+            return _call("ask", question=f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
+        memo["choice"] = left[0] if left else h.instances[0]
+    return _fetch(env, memo.get("choice", env.held if env.held is not None else h.instances[0]))
 
 
 def never_ask(env: AskToActEnv) -> str:

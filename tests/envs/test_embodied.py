@@ -106,6 +106,16 @@ def test_oracle_succeeds_on_val(difficulty: str) -> None:
     assert all(m["resolved_by_asking"] == (m["candidates"] > 1) for m in metrics)
 
 
+@pytest.mark.parametrize("difficulty", LEVELS)
+def test_explorer_solves_val_from_observations_alone(difficulty: str) -> None:
+    # No privileged knowledge: the transcript alone suffices to solve the tasks.
+    metrics = episodes(difficulty, "explorer", 150)
+    assert sum(m["success"] for m in metrics) / len(metrics) >= 0.95
+    assert all(m["questions_asked"] == (m["candidates"] > 1) for m in metrics)
+    limit = {"easy": 6, "medium": 16, "hard": 26}[difficulty]
+    assert max(m["turns"] for m in metrics) <= limit
+
+
 def test_easy_is_short() -> None:
     turns = [m["turns"] for m in episodes("easy", "oracle", 150)]
     assert max(turns) <= 6 and 3 <= sum(turns) / len(turns) <= 5
