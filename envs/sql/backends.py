@@ -79,7 +79,7 @@ class SQLiteBackend:
         self.cache_dir = cache_dir
         self.time_limit_s = float(time_limit_s)
         self.max_connections = max_connections
-        self._conns: OrderedDict[Path, sqlite3.Connection] = OrderedDict()
+        self._conns: OrderedDict[DbRef, sqlite3.Connection] = OrderedDict()
         self._deadline = 0.0
 
     def prepare(self, db: DbRef) -> None:
@@ -90,11 +90,11 @@ class SQLiteBackend:
         return sqlite_file(db, self.cache_dir)
 
     def _connection(self, db: DbRef) -> sqlite3.Connection:
-        path = sqlite_file(db, self.cache_dir)
-        conn = self._conns.get(path)
+        conn = self._conns.get(db)
         if conn is not None:
-            self._conns.move_to_end(path)
+            self._conns.move_to_end(db)
             return conn
+        path = sqlite_file(db, self.cache_dir)
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None,
                                check_same_thread=False)
         for name, value in self._LIMITS.items():
@@ -103,7 +103,7 @@ class SQLiteBackend:
         conn.execute("PRAGMA cache_size = -8000")
         conn.execute("PRAGMA temp_store = FILE")
         conn.set_authorizer(sqlite_authorizer)
-        self._conns[path] = conn
+        self._conns[db] = conn
         while len(self._conns) > self.max_connections:
             self._conns.popitem(last=False)[1].close()
         return conn
@@ -208,6 +208,8 @@ class PostgresBackend:
             options = (f"-c statement_timeout={ms} -c default_transaction_read_only=on "
                        "-c idle_in_transaction_session_timeout=60000")
             try:
+                # psycopg's default auto-prepare (a query seen 5 times gets a server-side
+                # plan, at most 100 kept) pays off: RL repeats tasks, and rewards re-run queries.
                 self._conn = psycopg.connect(self.dsn, autocommit=True, options=options, connect_timeout=10)
             except psycopg.OperationalError as e:
                 raise ConfigError(f"cannot connect to PostgreSQL ({e}); start it with scripts/start_postgres.sh.") from e

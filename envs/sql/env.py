@@ -190,8 +190,9 @@ class SQLEnv(AgentEnv):
         if isinstance(result, str):
             return result
         self.executed.append(query)
-        self.seen.add(_fingerprint(result))
-        return render_result(result, self.max_rows_shown)
+        text = render_result(result, self.max_rows_shown)
+        self.seen.add(_fingerprint(text))
+        return text
 
     @tool
     def submit(self, query: str) -> str:
@@ -267,6 +268,7 @@ class SQLEnv(AgentEnv):
             self.add_reward("row_f1", w["row_f1"] * f1)
 
 
-def _fingerprint(result: QueryResult) -> str:
-    blob = repr((result.columns, result.rows[:200])).encode()
-    return hashlib.blake2b(blob, digest_size=4).hexdigest()
+def _fingerprint(shown: str) -> str:
+    """A stable short key of a result as the agent saw it (anchors must not
+    depend on Python's per-process hash salt)."""
+    return hashlib.blake2b(shown.encode(), digest_size=4).hexdigest()

@@ -4,7 +4,6 @@ shape on both backends.
 >>> from agentgym.envs.sql.backends import QueryResult
 >>> print(render_result(QueryResult(["city", "n"], [("Lyon", 3), (None, 1.5)], False), 20))
 city | n
------+----
 Lyon | 3
 NULL | 1.5
 (2 rows)
@@ -26,6 +25,11 @@ MAX_CELL = 60
 
 
 def fmt_value(v: Any) -> str:
+    t = type(v)
+    if t is str:  # the common cases first: this runs for every cell shown
+        return v if len(v) <= MAX_CELL and "\n" not in v else _clip(v)
+    if t is int:
+        return str(v)
     if v is None:
         return "NULL"
     if isinstance(v, bool):
@@ -37,21 +41,23 @@ def fmt_value(v: Any) -> str:
         return v.isoformat()
     if isinstance(v, (bytes, bytearray, memoryview)):
         return "x'" + bytes(v)[:24].hex() + "'"
-    text = str(v).replace("\n", "\\n")
+    return _clip(str(v))
+
+
+def _clip(text: str) -> str:
+    text = text.replace("\n", "\\n")
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
 def render_result(result: QueryResult, max_rows: int) -> str:
-    """A small pipe-separated table with a row count line."""
+    """Rows as ``a | b`` lines under a header, with a row-count line (no
+    padding: it costs tokens and time, and models read it as well)."""
     if not result.columns:
         return "(no result set)"
-    cells = [[fmt_value(v) for v in row] for row in result.rows[:max_rows]]
-    names = [str(c)[:MAX_CELL] for c in result.columns]
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-    lines = [" | ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip()]
-    lines.append("-+-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    shown = len(cells)
+    fmt = fmt_value
+    lines = [" | ".join(str(c)[:MAX_CELL] for c in result.columns)]
+    lines += [" | ".join([fmt(v) for v in row]) for row in result.rows[:max_rows]]
+    shown = len(lines) - 1
     if result.truncated or len(result.rows) > max_rows:
         lines.append(f"(first {shown} rows shown; the query returns more)")
     else:
