@@ -108,6 +108,7 @@ class HFPolicy:
         pad = tokenizer.pad_token_id
         self.pad_token_id = int(pad if pad is not None else self.eot_id)
         self._generator: torch.Generator | None = None
+        self._renders_tools: bool | None = None
 
     # ------------------------------------------------------------------
     # Construction
@@ -178,10 +179,30 @@ class HFPolicy:
     # ------------------------------------------------------------------
     def render(self, conversation: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None) -> str:
         """The prompt text: the chat template over ``conversation`` with
-        ``tools`` and the generation prompt."""
+        ``tools`` and the generation prompt.
+
+        Some chat templates silently drop ``tools`` (SmolLM2-135M's does); for
+        those the tool schemas are written into the system message instead, in
+        the Hermes format tool-calling models are trained on
+        (``<tools>{json}</tools>``), so the model always sees its tools.
+        """
+        messages = list(conversation)
+        if tools and not self.template_renders_tools:
+            messages = _tools_in_system(messages, tools)
+            tools = None
         return self.tokenizer.apply_chat_template(
-            list(conversation), tools=list(tools) if tools else None, add_generation_prompt=True, tokenize=False
+            messages, tools=list(tools) if tools else None, add_generation_prompt=True, tokenize=False
         )
+
+    @property
+    def template_renders_tools(self) -> bool:
+        """Whether the chat template writes ``tools`` into the prompt (probed once)."""
+        if self._renders_tools is None:
+            probe = [{"role": "user", "content": "x"}]
+            tool = {"type": "function", "function": {"name": "zq_probe_tool", "description": "d", "parameters": {}}}
+            text = self.tokenizer.apply_chat_template(probe, tools=[tool], add_generation_prompt=True, tokenize=False)
+            self._renders_tools = "zq_probe_tool" in text
+        return self._renders_tools
 
     def prompt_ids(self, conversation: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None) -> list[int]:
         """The exact token ids :meth:`act` feeds for this conversation.
@@ -324,6 +345,16 @@ def _stop_ids(tokenizer: Any, model: Any) -> set[int]:
     elif isinstance(eos, (list, tuple)):
         ids.update(int(e) for e in eos)
     return ids
+
+
+def _tools_in_system(messages: list[Message], tools: Sequence[dict[str, Any]]) -> list[Message]:
+    """Prepend (or extend) the system message with the tool schemas, Hermes style."""
+    block = "You have access to the following tools:\n<tools>\n" + "\n".join(
+        json.dumps(t, ensure_ascii=False) for t in tools
+    ) + "\n</tools>"
+    if messages and messages[0].get("role") == "system":
+        return [{**messages[0], "content": f"{messages[0]['content']}\n\n{block}"}, *messages[1:]]
+    return [{"role": "system", "content": block}, *messages]
 
 
 def _read_policy_file(path: Path) -> dict[str, Any]:

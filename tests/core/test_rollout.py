@@ -17,9 +17,16 @@ from agentgym.tasks import TaskGenerator
 
 @pytest.fixture(scope="module")
 def tiny_policy():
+    import torch
+
     from agentgym.policies.hf import HFPolicy
 
-    return HFPolicy.tiny(seed=0, max_new_tokens=12)
+    # A tiny model is latency-bound: a second intra-op thread on a loaded 2-core
+    # machine makes it 10-30x slower (measured), not faster.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield HFPolicy.tiny(seed=0, max_new_tokens=12)
+    torch.set_num_threads(before)
 
 
 class Recorder:

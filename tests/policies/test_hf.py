@@ -7,9 +7,9 @@ import math
 
 import pytest
 import torch
-from agentgym.policies.hf import HFPolicy
 
 from agentgym.logprobs import response_logprobs
+from agentgym.policies.hf import HFPolicy
 from agentgym.policy import load_policy
 
 
