@@ -9,6 +9,8 @@ from collections.abc import Callable
 from functools import cache
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import agentgym
 from agentgym import Task, ToolCall
@@ -42,7 +44,7 @@ def episodes(difficulty: str, policy: str, n: int) -> tuple[dict[str, float], ..
                  for k, t in enumerate(val_tasks(difficulty, n)))
 
 
-def find_task(difficulty: str, pred: Callable[[AskToActEnv], bool], n: int = 300) -> tuple[AskToActEnv, Task]:
+def find_task(difficulty: str, pred: Callable[[AskToActEnv], bool], n: int = 150) -> tuple[AskToActEnv, Task]:
     """The first val task whose freshly reset env satisfies ``pred``."""
     env = make(difficulty)
     for task in val_tasks(difficulty, n):
@@ -355,3 +357,52 @@ def test_transcripts_do_not_depend_on_the_process_hash_seed() -> None:
         for seed in ("1", "2")
     }
     assert len(digests) == 1 and len(next(iter(digests))) == 64
+
+
+# --------------------------------------------------------------------------
+# Invariants under arbitrary tool calls
+# --------------------------------------------------------------------------
+_FUZZ_ENV, _FUZZ_TASK = None, None
+
+
+def _fuzz_env() -> tuple[AskToActEnv, Task]:
+    global _FUZZ_ENV, _FUZZ_TASK
+    if _FUZZ_ENV is None:
+        _FUZZ_ENV, _FUZZ_TASK = find_task("hard", lambda e: len(e.home.told0) >= 3 and len(e.home.openable) >= 2)
+    return _FUZZ_ENV, _FUZZ_TASK
+
+
+def _fuzz_action(data: st.DataObject, env: AskToActEnv) -> str:
+    """A call that is often valid: names drawn mostly from what is in view."""
+    h = env.home
+    visible = [o.name for o in h.objects if env.is_visible(o.id)]
+    rooms = [*h.rooms, "attic"]
+    receptacles = [*h.room_receptacles[env.room], "moon", next(iter(h.receptacle_room))]
+    objects = [*visible, *visible, "mug 9", h.objects[0].name.upper()]
+    questions = ["Is it red?", "Which one: " + " or ".join(o.name for o in h.objects[:3]) + "?",
+                 "Is it glass or metal?", "Is it in the kitchen?", "why?", "Is it large and blue?"]
+    pools = {"room": rooms, "receptacle": receptacles, "object": objects, "question": questions}
+    params = {"look": [], "go": ["room"], "open": ["receptacle"], "close": ["receptacle"],
+              "examine": ["object"], "pick": ["object"], "place": ["object", "receptacle"], "ask": ["question"]}
+    name = data.draw(st.sampled_from(sorted(params)))
+    args = {p: data.draw(st.sampled_from(pools[p])) for p in params[name]}
+    return call(name, **args)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_invariants_hold_under_arbitrary_calls(data: st.DataObject) -> None:
+    env, task = _fuzz_env()
+    env.reset(seed=0, options={"task": task})
+    h = env.home
+    for _ in range(25):
+        _, _, terminated, truncated, info = env.step(_fuzz_action(data, env))
+        placed = sorted(i for ids in env.contents.values() for i in ids)
+        held = [] if env.held is None else [env.held]
+        assert sorted(placed + held) == list(range(len(h.objects)))  # each object in one place
+        assert all(env.loc[i] == r for r, ids in env.contents.items() for i in ids)
+        assert env.opened <= h.openable
+        assert env.told <= set(env.candidates()) and h.target in env.told  # no noise: never misled
+        assert info["anchor"] == env.state_key()
+        if terminated or truncated:
+            break
