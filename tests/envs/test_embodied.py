@@ -123,7 +123,7 @@ def test_easy_is_short() -> None:
     assert max(turns) <= 6 and 3 <= sum(turns) / len(turns) <= 5
 
 
-@pytest.mark.parametrize("difficulty", ["easy", "medium"])
+@pytest.mark.parametrize("difficulty", LEVELS)
 def test_never_ask_is_at_chance_on_ambiguous_tasks(difficulty: str) -> None:
     ambiguous = [m for m in episodes(difficulty, "never_ask", 400) if m["candidates"] > 1]
     assert len(ambiguous) > 150
