@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -34,7 +33,7 @@ import httpx
 from agentgym.env import AgentEnv
 from agentgym.errors import ConfigError, EnvStateError, RemoteEnvError
 from agentgym.spaces import FreeText
-from agentgym.tasks import Task
+from agentgym.tasks import Split, Task, TaskGenerator
 
 __all__ = ["RemoteEnv"]
 
@@ -43,20 +42,20 @@ logger = logging.getLogger(__name__)
 _RETRY_STATUS = {429, 502, 503, 504}
 
 
-class RemoteTaskGenerator:
-    """The server env's task generator, seen from the client (``task`` only)."""
+class RemoteTaskGenerator(TaskGenerator):
+    """The server env's task generator, seen from the client: ``task(split, index,
+    difficulty)`` asks the server for the task its env would play."""
+
+    family = "remote"
 
     def __init__(self, env: RemoteEnv) -> None:
+        super().__init__(seed=0)
         self._env = env
-        self.difficulties: Sequence[str] = ()
 
-    def task(self, split: str, index: int, difficulty: str | None = None) -> Task:
+    def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
         params = {"split": split, **({"difficulty": difficulty} if difficulty else {})}
         data = self._env._session_call("GET", f"tasks/{int(index)}", params=params)
         return Task.from_dict(data)
-
-    def tasks(self, split: str, n: int, difficulty: str | None = None, start: int = 0) -> list[Task]:
-        return [self.task(split, i, difficulty) for i in range(start, start + n)]
 
 
 class RemoteEnv(AgentEnv):
@@ -160,9 +159,10 @@ class RemoteEnv(AgentEnv):
         self.difficulty = data["difficulty"]
         self.max_turns = int(data["max_turns"])
         self.max_observation_chars = int(data["max_observation_chars"])
-        self.max_action_chars = int(data["max_action_chars"])
+        # Per instance here (class-level on local envs): they come from the server.
+        self.max_action_chars = int(data["max_action_chars"])  # type: ignore[misc]
         self._tool_schemas = data["tools"]
-        self.scripted_policies = {name: "remote" for name in data["scripted_policies"]}
+        self.scripted_policies = {name: "remote" for name in data["scripted_policies"]}  # type: ignore[misc]
         self.observation_space = FreeText(self.max_observation_chars + 64)
         self.action_space = FreeText(self.max_action_chars)
 

@@ -342,7 +342,7 @@ def _add_routes(app: FastAPI, sessions: _Sessions, served: dict, defaults: dict,
     def envs() -> list[dict[str, Any]]:
         out = []
         for env_id, info in served.items():
-            env = make(env_id, **defaults)
+            env: Any = make(env_id, **defaults)
             out.append({"env_id": env_id, "description": info.description, "tools": jsonable(env.tools)})
             env.close()
         return out

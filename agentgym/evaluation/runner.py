@@ -40,6 +40,7 @@ from agentgym.errors import ConfigError
 from agentgym.evaluation.schema import EvalResults
 from agentgym.evaluation.summary import entry_result, episode_key, overall_figures
 from agentgym.policy import Policy, load_policy
+from agentgym.rollout import History
 from agentgym.suites import Suite, SuiteEntry, get_suite
 from agentgym.tasks import Task, derive_seed
 from agentgym.trajectory import Trajectory, append_jsonl, iter_jsonl
@@ -64,7 +65,7 @@ class EvalConfig:
     episodes_per_task: int
     seed: int
     max_turns: int | None
-    history: str
+    history: History
     chunk_tasks: int
     remote: str | None
 
@@ -226,7 +227,7 @@ def evaluate(
     max_tasks: int | None = None,
     seed: int = 0,
     max_turns: int | None = None,
-    history: str = "full",
+    history: History = "full",
     workers: int = 1,
     chunk_tasks: int = 8,
     remote: str | None = None,

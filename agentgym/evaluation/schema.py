@@ -38,7 +38,7 @@ __all__ = [
     "load_results",
 ]
 
-SCHEMA_NAME = "agentgym.eval.results"
+SCHEMA_NAME: Literal["agentgym.eval.results"] = "agentgym.eval.results"
 SCHEMA_VERSION = 1
 
 
@@ -103,7 +103,7 @@ class EvalResults(_Model):
     episodes_per_task: int
     seed: int
     max_turns: int | None
-    history: str
+    history: str | int
     confidence: float
     n_bootstrap: int
     entries: list[EntryResult]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ __all__ = ["STANDARD_METRICS", "entry_result", "overall_figures", "episode_key"]
 STANDARD_METRICS = ("success", "turns", "invalid_actions", "return")
 
 
-def _r(x: float) -> float:
+def _r(x: Any) -> float:
     """Round for stable, readable JSON (differences below 1e-9 are noise)."""
     return round(float(x), 9)
 
@@ -47,9 +48,9 @@ def _figures(by_task: Sequence[list[Trajectory]], k_max: int, interval: tuple[fl
     invalid = sum(1 for t in episodes for turn in t.turns if not turn.action_valid)
     family: dict[str, list[float]] = defaultdict(list)
     for t in episodes:
-        for key, value in t.metrics.items():
+        for key, metric in t.metrics.items():
             if key not in STANDARD_METRICS:
-                family[key].append(float(value))
+                family[key].append(float(metric))
     ns = [len(g) for g in by_task]
     cs = [int(sum(_success(t) for t in g)) for g in by_task]
     pass_k = {}
