@@ -327,11 +327,13 @@ def create_app(
             raise ServerError(404, "unknown_env", f"this server does not serve {env_id!r}; it serves {list(served)}.")
         return full
 
-    _add_routes(app, sessions, served, defaults, full_id)
+    _add_session_routes(app, sessions, served, defaults, full_id)
+    _add_episode_routes(app, sessions)
     return app
 
 
-def _add_routes(app: FastAPI, sessions: _Sessions, served: dict, defaults: dict, full_id: Any) -> None:
+def _add_session_routes(app: FastAPI, sessions: _Sessions, served: dict, defaults: dict, full_id: Any) -> None:
+    """Health, served envs, and opening/inspecting/closing sessions."""
     ttl = sessions.ttl
 
     @app.get("/health")
@@ -367,8 +369,24 @@ def _add_routes(app: FastAPI, sessions: _Sessions, served: dict, defaults: dict,
             raise ServerError(404, "unknown_session", f"no open session {sid!r}.")
         return Response(status_code=204)
 
+
+
+def _check_options(options: dict[str, Any] | None) -> None:
+    """A malformed task in reset options is the client's mistake (400), not an env crash."""
+    task = (options or {}).get("task")
+    if isinstance(task, dict):
+        try:
+            Task.from_dict(task)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ServerError(400, "bad_request", f"options.task must have id, prompt, answer (and meta): {e!r}") from e
+
+
+def _add_episode_routes(app: FastAPI, sessions: _Sessions) -> None:
+    """reset, step, scripted actions, tasks and rendering of one session's env."""
+
     @app.post("/sessions/{sid}/reset", response_model=ResetResponse)
     def reset(sid: str, body: ResetRequest) -> ResetResponse:
+        _check_options(body.options)
         s = sessions.get(sid)
         with s.lock:
             obs, info = _env_call(sessions, s, "reset", lambda: s.env.reset(seed=body.seed, options=body.options))

@@ -56,6 +56,9 @@ def test_bad_requests_get_4xx_with_a_message(server_url):
         assert r.status_code == 422 and "seed" in r.json()["message"]
         r = c.post(f"/sessions/{sid}/step", json={})
         assert r.status_code == 422 and "action" in r.json()["message"]
+        r = c.post(f"/sessions/{sid}/reset", json={"options": {"task": {"prompt": "no id"}}})
+        assert r.status_code == 400 and "options.task" in r.json()["message"]
+        assert c.get(f"/sessions/{sid}").status_code == 200  # a bad request does not end the session
         c.post(f"/sessions/{sid}/reset", json={"seed": 0})
         r = c.post(f"/sessions/{sid}/scripted", params={"name": "genius"})
         assert r.status_code == 400 and "oracle" in r.json()["message"]
