@@ -103,6 +103,7 @@ class TrainConfig:
     tensorboard: bool = _f(True, "write TensorBoard event files under out_dir/tb")
     save_rollouts: bool = _f(False, "append every rollout to out_dir/rollouts.jsonl")
     cpu: bool = _f(False, "force the CPU even where an accelerator exists")
+    threads: int = _f(0, "torch CPU threads per process (0: torch's default; 1 is fastest for tiny models)")
 
     def __post_init__(self) -> None:
         for name in ("iterations", "tasks_per_iter", "group_size", "max_turns", "max_new_tokens",
@@ -220,6 +221,7 @@ class SFTConfig:
     temperature: float = _f(1.0, "sampling temperature saved with the policy (used by later rollouts)")
     max_new_tokens: int = _f(48, "longest reply per turn, saved with the policy")
     seed: int = _f(0, "seed of data order and init")
+    threads: int = _f(0, "torch CPU threads (0: torch's default; 1 is fastest for tiny models)")
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "micro_batch_size", "tasks", "max_turns"):

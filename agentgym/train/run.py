@@ -35,6 +35,7 @@ from agentgym.train.setup import (
     build_policy,
     build_scheduler,
     seed_everything,
+    set_threads,
 )
 from agentgym.train.update import Dist
 from agentgym.trajectory import Trajectory, append_jsonl
@@ -68,6 +69,7 @@ class TrainingRun:
 
             accelerator = Accelerator(cpu=config.cpu)
         dist = Dist(accelerator)
+        set_threads(config.threads)
         seed_everything(config.seed)
         policy = build_policy(config, rank=dist.rank, device=accelerator.device)
         model = apply_lora(policy, config) if config.lora else policy.model

@@ -34,7 +34,7 @@ from agentgym.registry import make
 from agentgym.tasks import derive_seed
 from agentgym.train.config import SFTConfig, to_toml
 from agentgym.train.loss import sft_loss
-from agentgym.train.setup import seed_everything
+from agentgym.train.setup import seed_everything, set_threads
 from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
 
 __all__ = ["sft", "SFTResult", "build_examples", "collect_demonstrations"]
@@ -100,6 +100,7 @@ def sft(
     progress: Callable[[int, dict[str, float]], None] | None = None,
 ) -> SFTResult:
     """Fine-tune ``config.policy`` on demonstrations; save it to ``config.out_dir``."""
+    set_threads(config.threads)
     seed_everything(config.seed)
     policy = load_policy(config.policy, temperature=config.temperature, max_new_tokens=config.max_new_tokens)
     out_dir = Path(config.out_dir)

@@ -1,0 +1,69 @@
+"""TrainConfig: TOML, flags, validation messages, --help."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from agentgym.errors import ConfigError
+from agentgym.train.config import SFTConfig, TrainConfig, add_config_arguments
+
+
+def test_toml_with_tables_and_flag_overrides(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'env = "GuessNumber-v0"\n[credit]\nestimator = "igpo"\nigpo_gamma = 0.9\n'
+        '[env_kwargs]\ndifficulty = "easy"\n'
+    )
+    cfg = TrainConfig.from_args(["--config", str(path), "--group_size", "6", "--history", "2",
+                                 "--lora_target_modules", "q_proj,v_proj", "--lora", "true"])
+    assert (cfg.estimator, cfg.igpo_gamma, cfg.group_size, cfg.history) == ("igpo", 0.9, 6, 2)
+    assert cfg.env_kwargs == {"difficulty": "easy"} and cfg.lora is True
+    assert cfg.lora_target_modules == ("q_proj", "v_proj")
+    assert cfg.credit_params() == {"gamma": 0.9, "norm": "mean_std"}
+
+
+def test_saved_config_loads_back_identical(tmp_path) -> None:
+    cfg = TrainConfig(env_kwargs={"difficulty": "easy"}, history=3, similarity=0.9, adam_betas=(0.9, 0.95))
+    again = TrainConfig.from_toml(cfg.save(tmp_path / "config.toml"))
+    assert again == cfg
+    none_history = TrainConfig()
+    assert TrainConfig.from_toml(none_history.save(tmp_path / "n.toml")).history is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "fix"),
+    [
+        ({"group_size": 1}, "group_size >= 2"),
+        ({"estimator": "gigp"}, "Did you mean 'gigpo'"),
+        ({"temperature": 0.0}, "eval_temperature"),
+        ({"step_rewards": "igpo", "estimator": "grpo"}, "estimator='gigpo'"),
+        ({"num_mini_batches": 100}, "lower it"),
+    ],
+)
+def test_validation_says_how_to_fix(changes, fix) -> None:
+    with pytest.raises(ConfigError, match=fix):
+        TrainConfig(**changes)
+
+
+def test_unknown_keys_and_bad_values() -> None:
+    with pytest.raises(ConfigError, match="Did you mean 'gamma'"):
+        TrainConfig.from_dict({"gama": 0.9})
+    with pytest.raises(ConfigError, match="whole number"):
+        TrainConfig.from_dict({"iterations": 2.5})
+    with pytest.raises(ConfigError, match="true or false"):
+        TrainConfig.from_args(["--lora", "maybe"])
+    with pytest.raises(ConfigError, match="norm"):
+        TrainConfig.from_args(["--norm", "zscore"])
+
+
+def test_every_field_is_a_flag_with_its_doc_as_help() -> None:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, TrainConfig)
+    text = " ".join(parser.format_help().split())
+    assert "--clip_eps_high" in text and "DAPO clip-higher" in text
+    assert "--omega" in text and "weight of GiGPO's step-level advantage" in text
+    sft_parser = argparse.ArgumentParser()
+    add_config_arguments(sft_parser, SFTConfig)
+    assert "--only_success" in sft_parser.format_help()

@@ -1,0 +1,96 @@
+"""The training loop: the real script runs, parameters move, resume is exact,
+non-finite steps are skipped."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from agentgym.train import train
+from agentgym.train.logging import read_metrics
+from agentgym.train.update import Dist, Sample, update_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_script_runs_two_iterations_and_writes_its_outputs(tmp_path) -> None:
+    out = tmp_path / "smoke"
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--config", str(ROOT / "configs" / "guess_number_gigpo.toml"),
+           "--out_dir", str(out), "--iterations", "2", "--tasks_per_iter", "2", "--group_size", "2",
+           "--max_turns", "2", "--max_new_tokens", "8", "--eval_tasks", "2", "--threads", "1", "--no-progress"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = read_metrics(out / "metrics.jsonl")
+    train_rows = [r for r in rows if "rollout/success" in r]
+    assert [r["iteration"] for r in train_rows] == [0, 1]
+    for key in ("credit/adv_std", "loss/pg", "loss/clip_frac", "train/grad_norm", "time/rollout", "time/update",
+                "perf/update_tokens_per_s", "credit/step_shared_frac"):
+        assert key in train_rows[-1], key
+    assert [r["iteration"] for r in rows if "val/success" in r] == [0, 2]  # before training and at the end
+    assert (out / "final" / "config.json").is_file() and (out / "config.toml").is_file()
+    assert (out / "learning_curve.png").stat().st_size > 1000
+    assert list((out / "tb").glob("events.out.tfevents.*"))
+    assert json.loads(proc.stdout[proc.stdout.index("{"):])["out_dir"] == str(out)
+
+
+def test_training_changes_the_parameters(tiny_config) -> None:
+    import agentgym
+
+    before = [p.detach().clone() for p in agentgym.load_policy("tiny").model.parameters()]
+    result = train(tiny_config.replace(iterations=1))
+    after = list(result.policy.model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    assert result.metrics[0]["train/optimizer_steps"] == 1.0
+
+
+def _comparable(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not k.startswith(("time/", "perf/"))}
+
+
+def test_killed_and_resumed_run_reproduces_the_uninterrupted_run(tiny_config, tmp_path) -> None:
+    cfg = tiny_config.replace(iterations=3, checkpoint_every=1, ppo_epochs=2, num_mini_batches=2, kl_coef=0.05,
+                              entropy_coef=0.01, lr_schedule="cosine", warmup_steps=1, eval_every=2)
+    full = train(cfg.replace(out_dir=str(tmp_path / "full")))
+    killed = cfg.replace(out_dir=str(tmp_path / "killed"))
+    first = train(killed, stop_after=2)
+    assert [r["iteration"] for r in first.metrics] == [0, 1]
+    resumed = train(killed.replace(resume=True))
+    assert [r["iteration"] for r in resumed.metrics] == [2]
+    assert _comparable(resumed.metrics[0]) == _comparable(full.metrics[2])
+    for a, b in zip(resumed.policy.model.parameters(), full.policy.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    rows_full = [_comparable(r) for r in read_metrics(tmp_path / "full" / "metrics.jsonl")]
+    rows_resumed = [_comparable(r) for r in read_metrics(tmp_path / "killed" / "metrics.jsonl")]
+    assert rows_resumed == rows_full  # the log reads as one run
+
+
+def test_existing_run_needs_resume_or_a_new_directory(tiny_config) -> None:
+    from agentgym.errors import ConfigError
+
+    train(tiny_config.replace(iterations=1))
+    with pytest.raises(ConfigError, match="--resume true"):
+        train(tiny_config.replace(iterations=1))
+
+
+def test_non_finite_step_is_skipped_not_applied(tiny_config) -> None:
+    import agentgym
+
+    policy = agentgym.load_policy("tiny")
+    model = policy.model
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    samples = [Sample([1, 2, 3], [4, 5], [-1.0, -1.0], float("nan")), Sample([1, 2], [6], [-1.0], 1.0)]
+    m = update_policy(model, opt, sched, samples, tiny_config, pad_token_id=0, iteration=0, dist=Dist())
+    assert m["train/skipped_steps"] == 1.0 and m["train/optimizer_steps"] == 0.0
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), before, strict=True))
+    ok = update_policy(model, opt, sched, samples[1:], tiny_config, pad_token_id=0, iteration=0, dist=Dist())
+    assert ok["train/optimizer_steps"] == 1.0 and math.isfinite(ok["train/grad_norm"])
