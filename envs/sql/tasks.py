@@ -38,7 +38,7 @@ from agentgym.envs.sql.domains import DOMAINS
 from agentgym.envs.sql.reward import normalize_rows, results_match
 from agentgym.envs.sql.templates import BY_DIFFICULTY, TEMPLATES, Question
 from agentgym.errors import ConfigError
-from agentgym.tasks import Split, Task, TaskGenerator
+from agentgym.tasks import SPLITS, Split, Task, TaskGenerator, derive_seed, split_of
 from agentgym.tools import ToolCall
 
 __all__ = ["SQLTasks", "SCHEMA_MODES", "DB_POOL"]
@@ -49,6 +49,8 @@ DB_POOL = 8
 """Databases per domain and generator seed (tasks share them, so caches stay small)."""
 SCHEMA_MODES = {"easy": "full", "medium": "tables", "hard": "none"}
 MAX_GOLD_ROWS = 40
+DEDUPE_BELOW = 2000
+"""val/test tasks below this index are distinct (see :meth:`SQLTasks.task`)."""
 _CHECK_ROWS = 5000
 
 
@@ -77,17 +79,43 @@ class SQLTasks(TaskGenerator):
         # One connection per database file the pool can hold (domains x seeds x variants).
         self.checker = SQLiteBackend(cache_dir=cache_dir, time_limit_s=5.0, max_connections=256)
         self._memo: dict[tuple[str, int, str], Task] = {}
+        self._sequences: dict[tuple[str, str], list[Task]] = {}
 
     def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
-        # Generating a task runs its queries on K+1 databases (~20 ms): memoize,
-        # since every reset of an episode asks for its task again.
-        key = (split, index, difficulty or self.difficulties[0])
+        """The ``index``-th task of ``split``. Memoized (a task costs ~20 ms of
+        queries and every reset asks for it again). The first
+        :data:`DEDUPE_BELOW` tasks of ``val`` and ``test`` are drawn in order,
+        each unlike those before it, so a suite never holds a task twice;
+        ``train`` tasks are independent draws (random access, repeats allowed)."""
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split {split!r}; choose one of {list(SPLITS)}.")
+        difficulty = self.check_difficulty(difficulty or self.difficulties[0])
+        key = (split, index, difficulty)
         cached = self._memo.get(key)
-        if cached is None:
-            cached = self._memo[key] = super().task(split, index, difficulty)
-            if len(self._memo) > 8192:
-                self._memo.pop(next(iter(self._memo)))
-        return cached
+        if cached is not None:
+            return cached
+        if split != "train" and 0 <= index < DEDUPE_BELOW:
+            seq = self._sequences.setdefault((split, difficulty), [])
+            used = {self.content_key(t) for t in seq}
+            while len(seq) <= index:
+                seq.append(self._draw(split, len(seq), difficulty, used))
+                used.add(self.content_key(seq[-1]))
+            return seq[index]
+        task = self._memo[key] = self._draw(split, index, difficulty, set())
+        if len(self._memo) > 8192:
+            self._memo.pop(next(iter(self._memo)))
+        return task
+
+    def _draw(self, split: Split, index: int, difficulty: str, avoid: set[str]) -> Task:
+        # The base class's loop (same seeds), plus: skip content already in ``avoid``.
+        task_id = f"{self.family}/{split}/{difficulty}/{index}"
+        for attempt in range(self.max_attempts):
+            rng = np.random.default_rng(derive_seed(self.family, self.seed, split, difficulty, index, attempt))
+            task = self.generate(rng, difficulty, task_id)
+            key = self.content_key(task)
+            if split_of(key) == split and key not in avoid:
+                return task
+        raise ConfigError(f"{self.family}: no new {split} task found in {self.max_attempts} attempts.")
 
     def _run(self, db: DbRef, query: str) -> list[tuple[Any, ...]] | None:
         try:

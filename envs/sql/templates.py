@@ -34,6 +34,7 @@ import numpy as np
 from agentgym.envs.sql.domains import DOMAINS, Column, Domain, Table
 from agentgym.envs.sql.predicates import (
     MONTHS,
+    Pred,
     column_values,
     lit,
     make_pred,
@@ -182,6 +183,15 @@ def t_group_having(domain: Domain, rng: np.random.Generator, rows: Rows, run: Ru
     return Question("group_having", text, gold, False, (base,), tables)
 
 
+def _maybe_filter(domain: Domain, table: Table, rng: np.random.Generator, rows: Rows) -> Pred | None:
+    """Half the time, a condition on a category or code column of ``table``
+    (narrows the population; multiplies the distinct questions)."""
+    cols = table.with_role("category", "code")
+    if not cols or rng.random() < 0.5:
+        return None
+    return make_pred(domain, table, _pick(rng, cols), rng, rows, allow_null=False)
+
+
 def t_topk_ties(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) -> Question | None:
     table = _pick(rng, [t for t in _entity_tables(domain) if t.with_role("measure")])
     if table is None:
@@ -192,16 +202,25 @@ def t_topk_ties(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) 
     high = bool(rng.random() < 0.7)
     order, word = ("DESC", "highest") if high else ("ASC", "lowest")
     cmp = ">=" if high else "<="
-    kth = f"SELECT {m.name} FROM {table.name} WHERE {m.name} IS NOT NULL ORDER BY {m.name} {order} LIMIT 1 OFFSET {k - 1}"
-    gold = f"SELECT {out}, {m.name} FROM {table.name} WHERE {m.name} {cmp} ({kth})"
-    near = (
-        f"SELECT {out}, {m.name} FROM {table.name} WHERE {m.name} IS NOT NULL ORDER BY {m.name} {order} LIMIT {k}",
-        f"SELECT {out}, {m.name} FROM {table.name} WHERE {m.name} IN (SELECT DISTINCT {m.name} FROM {table.name} "
-        f"WHERE {m.name} IS NOT NULL ORDER BY {m.name} {order} LIMIT {k})",
-    )
-    text = (f"Which {table.plural} have the {k} {word} {m.phrase} values? Keep ties: include every {table.noun} "
+    pred = _maybe_filter(domain, table, rng, rows)
+
+    def q(p: Pred | None) -> tuple[str, ...]:
+        w = f"{p.sql} AND " if p else ""
+        kth = f"SELECT {m.name} FROM {table.name} WHERE {w}{m.name} IS NOT NULL ORDER BY {m.name} {order} LIMIT 1 OFFSET {k - 1}"
+        return (
+            f"SELECT {out}, {m.name} FROM {table.name} WHERE {w}{m.name} {cmp} ({kth})",
+            f"SELECT {out}, {m.name} FROM {table.name} WHERE {w}{m.name} IS NOT NULL ORDER BY {m.name} {order} LIMIT {k}",
+            f"SELECT {out}, {m.name} FROM {table.name} WHERE {w}{m.name} IN (SELECT DISTINCT {m.name} FROM {table.name} "
+            f"WHERE {w}{m.name} IS NOT NULL ORDER BY {m.name} {order} LIMIT {k})",
+        )
+
+    gold, *near = q(pred)
+    if pred is not None:
+        near.append(q(None)[0])
+    among = f"Among the {table.plural} {pred.clause}, which" if pred else f"Which {table.plural}"
+    text = (f"{among} have the {k} {word} {m.phrase} values? Keep ties: include every {table.noun} "
             f"whose {m.phrase} is tied with the {k}th one. Return the {out_en[:-1]} and the {m.phrase}.")
-    return Question("topk_ties", text, gold, False, near, (table.name,))
+    return Question("topk_ties", text, gold, False, tuple(near), (table.name,))
 
 
 def _join_sql(domain: Domain, tables: tuple[str, ...]) -> str:
@@ -236,13 +255,18 @@ def t_date_by_month(domain: Domain, rng: np.random.Generator, rows: Rows, run: R
     year = int(str(_pick(rng, column_values(rows, table, col)))[:4])
     month = "SUBSTR(CAST({c} AS TEXT), 1, 7)"
     rng_cond = f"{{c}} >= '{year}-01-01' AND {{c}} < '{year + 1}-01-01'"
+    pred = _maybe_filter(domain, table, rng, rows)
 
-    def q(c: str, with_year: bool = True) -> str:
+    def q(c: str, with_year: bool = True, p: Pred | None = pred) -> str:
         where = f" WHERE {rng_cond.format(c=c)}" if with_year else f" WHERE {c} IS NOT NULL"
+        where += f" AND {p.sql}" if p else ""
         return f"SELECT {month.format(c=c)} AS month, COUNT(*) AS n FROM {table.name}{where} GROUP BY {month.format(c=c)} ORDER BY month"
 
     near = [q(col.name, False)] + [q(o.name) for o in table.with_role("date") if o is not col]
-    text = (f"For each month of {year}, how many {table.plural} have a {col.phrase} in that month? Return the month "
+    if pred is not None:
+        near.append(q(col.name, p=None))
+    which = f"{table.plural} {pred.clause}" if pred else table.plural
+    text = (f"For each month of {year}, how many {which} have a {col.phrase} in that month? Return the month "
             f"as 'YYYY-MM' and the count, ordered by month; leave out months with none.")
     return Question("date_by_month", text, q(col.name), True, tuple(near), (table.name,))
 

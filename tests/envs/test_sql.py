@@ -59,7 +59,9 @@ def test_four_domains_and_every_template_in_the_val_suite(envs: dict[str, SQLEnv
     kinds, domains = Counter(), Counter()
     for entry in suite:
         gen = envs[entry.kwargs["difficulty"]].generator
-        for task in gen.tasks("val", entry.n_tasks, entry.kwargs["difficulty"]):
+        tasks = gen.tasks("val", entry.n_tasks, entry.kwargs["difficulty"])
+        assert len({gen.content_key(t) for t in tasks}) == len(tasks), "a suite holds a task twice"
+        for task in tasks:
             kinds[task.meta["kind"]] += 1
             domains[task.meta["domain"]] += 1
     assert len(DOMAINS) >= 4 and set(domains) == set(DOMAINS)
