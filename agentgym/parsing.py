@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from collections.abc import Collection
 from typing import Any
 
@@ -214,7 +215,9 @@ def _matching_paren(s: str, open_idx: int) -> int | None:
 
 def _literal_call(src: str) -> ToolCall | None:
     try:
-        node = ast.parse(src, mode="eval").body
+        with warnings.catch_warnings():  # e.g. "invalid escape sequence" in model text
+            warnings.simplefilter("ignore")
+            node = ast.parse(src, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
