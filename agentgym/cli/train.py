@@ -27,9 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
     from agentgym.train import train
+    from agentgym.train.setup import use_cpu
 
     config = config_from_namespace(TrainConfig, args)
-    main = PartialState().is_main_process
+    main = PartialState(cpu=use_cpu(config)).is_main_process
     bar: Any = None
     if main and not args.no_progress:
         from tqdm.auto import tqdm
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``scripts/train.py`` (same flags as ``agentgym train``)."""
     import logging
 
+    from agentgym.train.launch import relaunch_cpu_processes
+
+    relaunch_cpu_processes([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
     parser = argparse.ArgumentParser(prog="train.py", description=TrainConfig.__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_arguments(parser)

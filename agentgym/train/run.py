@@ -36,6 +36,7 @@ from agentgym.train.setup import (
     build_scheduler,
     seed_everything,
     set_threads,
+    use_cpu,
 )
 from agentgym.train.update import Dist
 from agentgym.trajectory import Trajectory, append_jsonl
@@ -67,7 +68,7 @@ class TrainingRun:
         if accelerator is None:
             from accelerate import Accelerator
 
-            accelerator = Accelerator(cpu=config.cpu)
+            accelerator = Accelerator(cpu=use_cpu(config))
         dist = Dist(accelerator)
         set_threads(config.threads)
         seed_everything(config.seed)

@@ -22,9 +22,18 @@ from agentgym.policy import load_policy
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 
-__all__ = ["set_threads", "seed_everything", "build_policy", "apply_lora", "Reference", "build_optimizer", "build_scheduler"]
+__all__ = ["use_cpu", "set_threads", "seed_everything", "build_policy", "apply_lora", "Reference", "build_optimizer", "build_scheduler"]
 
 logger = logging.getLogger(__name__)
+
+
+def use_cpu(config: TrainConfig) -> bool:
+    """CPU only when asked: ``cpu = true``, or ``accelerate launch --cpu`` (which
+    exports ``ACCELERATE_USE_CPU``). Without it, accelerate does not set up a
+    multi-process CPU group on a machine without accelerators."""
+    import os
+
+    return config.cpu or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes")
 
 
 def set_threads(threads: int) -> None:

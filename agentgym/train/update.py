@@ -59,6 +59,12 @@ class Dist:
     def sum(self, t: torch.Tensor) -> torch.Tensor:
         return self.acc.reduce(t, reduction="sum") if self.world > 1 else t
 
+    def divergence(self, params: Sequence[torch.Tensor]) -> float:
+        """Spread of a weight checksum across processes: 0 when they hold the same model."""
+        checksum = torch.stack([p.detach().double().sum() for p in params]).sum().reshape(1)
+        every = self.acc.gather(checksum)  # (world,)
+        return float(every.max() - every.min())
+
     def sum_floats(self, values: dict[str, float]) -> dict[str, float]:
         keys = sorted(values)
         t = self.sum(torch.tensor([float(values[k]) for k in keys], dtype=torch.float64))
@@ -184,7 +190,10 @@ def update_policy(
                 skipped += 1
                 logger.warning("iteration %d: non-finite loss or gradient (norm %s); step skipped", iteration, norm)
             optimizer.zero_grad(set_to_none=True)
-    return _update_metrics(dist.sum_floats(totals), steps, skipped, grad_norms, optimizer)
+    metrics = _update_metrics(dist.sum_floats(totals), steps, skipped, grad_norms, optimizer)
+    if dist.world > 1:
+        metrics["dist/param_divergence"] = dist.divergence(params)
+    return metrics
 
 
 def _sync_and_clip(params: list[torch.Tensor], dist: Dist, max_norm: float) -> float:
