@@ -154,6 +154,8 @@ def _sources(env: Any, tasks: int | Sequence[Task], split: str, env_kwargs: dict
             factory = (lambda e=e, kw=kw: make(e.env_id, split=e.split, **kw))  # noqa: E731
             out.append(_Source(e.label, e.env_id, factory, [], _task_options(e.n_tasks), e.split))
         return out
+    if isinstance(env, type):  # an env class is a factory, not an instance
+        return [_Source(env.__name__, env.__name__, env, [], _task_options(tasks), split)]
     if hasattr(env, "reset") and hasattr(env, "step"):
         env = [env]
     if isinstance(env, Sequence) and env and all(hasattr(e, "reset") and hasattr(e, "step") for e in env):

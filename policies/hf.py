@@ -230,7 +230,9 @@ class HFPolicy:
         """Sample one reply per conversation, in one batched decoding loop."""
         if len(tools) != len(conversations):
             raise ConfigError(f"act() got {len(conversations)} conversations but {len(tools)} tool lists.")
-        prompts = [self.prompt_ids(c, t) for c, t in zip(conversations, tools, strict=True)]
+        texts = [self.render(c, t) for c, t in zip(conversations, tools, strict=True)]
+        # One batched (Rust-side) encode; the same ids as prompt_ids() one by one (tested).
+        prompts = [list(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
         size = self.max_batch_size or max(1, len(prompts))
         out: list[Completion] = []
         for start in range(0, len(prompts), size):
@@ -295,6 +297,12 @@ class HFPolicy:
             input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=keep
         )
         return out.logits[:, -1].float()
+
+    def reseed(self, seed: int) -> None:
+        """Restart the sampling stream from ``seed`` (the evaluation harness calls
+        this per chunk, so a resumed run samples what an uninterrupted one did)."""
+        self.seed = int(seed)
+        self._generator = None
 
     def _rng(self, device: torch.device) -> torch.Generator:
         if self._generator is None or self._generator.device != device:

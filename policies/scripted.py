@@ -102,6 +102,11 @@ class RandomPolicy:
         self.seed = seed
         self._rng = random.Random(seed)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random stream from ``seed``."""
+        self.seed = seed
+        self._rng = random.Random(seed)
+
     def act(self, conversations: Sequence[Sequence[Message]], tools: Sequence[Sequence[dict[str, Any]]]) -> list[Completion]:
         out = []
         for conv, schemas in zip(conversations, tools, strict=True):

@@ -153,7 +153,7 @@ class FlakyEnv(agentgym.AgentEnv):
 
 
 def test_env_exceptions_fail_only_their_episode() -> None:
-    trajs = collect(lambda: FlakyEnv(), Recorder("ok()"), tasks=4, group_size=2)
+    trajs = collect(FlakyEnv, Recorder("ok()"), tasks=4, group_size=2)  # a class is a factory
     failed = [t for t in trajs if t.failed]
     assert {t.task_id.rsplit("/", 1)[1] for t in failed} == {"1", "3"} and len(failed) == 4
     for t in failed:
@@ -214,6 +214,17 @@ def test_token_budget_truncates_cleanly() -> None:
         assert len(t.turns) == 3 and t.truncated and not t.terminated and not t.failed
         assert t.meta["truncated_by"] == "token_budget" and t.num_tokens == 30
         assert all(turn.observation for turn in t.turns)  # every turn complete
+
+
+def test_factory_gets_no_arguments_and_envs_are_reused() -> None:
+    made = []
+
+    def factory():
+        made.append(FlakyEnv(split="val"))
+        return made[-1]
+
+    trajs = collect(factory, Recorder("ok()"), tasks=[Task("flaky/a", "x", "ok()")] * 3, max_parallel=2)
+    assert len(made) == 2 and all(t.success for t in trajs)
 
 
 def test_max_turns_for_instances() -> None:

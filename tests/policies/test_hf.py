@@ -156,3 +156,11 @@ def test_bad_options_raise_with_a_fix(tiny: HFPolicy) -> None:
         load_policy("tiny:hidden_size")
     with pytest.raises(ConfigError, match="bundled"):
         HFPolicy.from_pretrained("no-such-model")
+
+
+def test_reseed_restarts_the_sampling_stream(tiny: HFPolicy) -> None:
+    p = HFPolicy(tiny.model, tiny.tokenizer, seed=5, max_new_tokens=6)
+    first = p.act(_convs(2), [[]] * 2)
+    assert p.act(_convs(2), [[]] * 2)[0].response_ids != first[0].response_ids  # the stream moved on
+    p.reseed(5)
+    assert [c.response_ids for c in p.act(_convs(2), [[]] * 2)] == [c.response_ids for c in first]
