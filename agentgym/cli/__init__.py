@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+
+from agentgym.errors import AgentGymError, did_you_mean
 
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -26,42 +29,38 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser (used for ``agentgym --help``; each command's own
+    arguments are added when it runs, so its module is imported only then)."""
     parser = argparse.ArgumentParser(prog="agentgym", description="Train and evaluate tool-using LLM agents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(_module=module)
-        # Arguments are added lazily in main() once the command is known.
+    for name, (_, help_) in COMMANDS.items():
+        sub.add_parser(name, help=help_, description=help_, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    # First pass: find the command; second pass: parse its own arguments.
-    known, _ = parser.parse_known_args(argv)
-    if known.command is None:
+    # The command is the first argument that is not a global flag.
+    position = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if position is None or argv[position] not in COMMANDS:
+        parser = build_parser()
+        if position is not None:
+            parser.error(f"unknown command {argv[position]!r}.{did_you_mean(argv[position], COMMANDS)}")
         parser.print_help()
-        return 2
-    module_name, help_ = COMMANDS[known.command]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name == module_name:
-            print(f"agentgym {known.command}: not available in this installation.", file=sys.stderr)
-            return 2
-        raise
-    full = argparse.ArgumentParser(prog=f"agentgym {known.command}", description=help_)
+        return 0 if {"-h", "--help"} & set(argv) else 2
+    command = argv[position]
+    module_name, help_ = COMMANDS[command]
+    module = importlib.import_module(module_name)
+    full = argparse.ArgumentParser(prog=f"agentgym {command}", description=module.__doc__ or help_,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     full.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     module.add_arguments(full)
-    args = full.parse_args(argv[argv.index(known.command) + 1 :])
+    args = full.parse_args(argv[:position] + argv[position + 1 :])
     logging.basicConfig(
-        level=logging.DEBUG if (args.verbose or known.verbose) else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from agentgym.errors import AgentGymError
-
     try:
         return int(module.run(args) or 0)
     except AgentGymError as e:
@@ -70,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `agentgym list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

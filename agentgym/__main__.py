@@ -1,0 +1,7 @@
+"""``python -m agentgym`` is the ``agentgym`` command."""
+
+import sys
+
+from agentgym.cli import main
+
+sys.exit(main())
