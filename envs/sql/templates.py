@@ -62,6 +62,10 @@ def _pick(rng: np.random.Generator, items: list[Any]) -> Any:
     return items[int(rng.integers(len(items)))] if items else None
 
 
+def _a(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
+
+
 def _entity_tables(domain: Domain, *, need_label: bool = True) -> list[Table]:
     return [t for t in domain.tables if not t.is_lookup and (t.label is not None or not need_label)]
 
@@ -142,7 +146,7 @@ def t_date_month(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run)
     near = [f"SELECT COUNT(*) FROM {table.name}"]
     near += [f"SELECT COUNT(*) FROM {table.name} WHERE {cond.format(c=o.name)}"
              for o in table.with_role("date") if o is not col]
-    text = f"How many {table.plural} have a {col.phrase} in {MONTHS[m - 1]} {y}?"
+    text = f"How many {table.plural} have {_a(col.phrase)} in {MONTHS[m - 1]} {y}?"
     return Question("date_month", text, gold, False, tuple(near), (table.name,))
 
 
@@ -240,7 +244,7 @@ def t_multi_join(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run,
     first, last = domain.table(path.tables[0]), domain.table(path.tables[-1])
     n = len(path.tables) - 1
     col = _pick(rng, pred_columns(last, joinable=True))
-    pred = make_pred(domain, last, col, rng, rows, f"t{n}.", allow_null=False) if col is not None else None
+    pred = make_pred(domain, last, col, rng, rows, f"t{n}.", allow_null=False, allow_unique=True) if col is not None else None
     if pred is None or not pred.cond:
         return None
     out, out_en = _out(first, "t0.")
@@ -266,7 +270,7 @@ def t_date_by_month(domain: Domain, rng: np.random.Generator, rows: Rows, run: R
     if pred is not None:
         near.append(q(col.name, p=None))
     which = f"{table.plural} {pred.clause}" if pred else table.plural
-    text = (f"For each month of {year}, how many {which} have a {col.phrase} in that month? Return the month "
+    text = (f"For each month of {year}, how many {which} have {_a(col.phrase)} in that month? Return the month "
             f"as 'YYYY-MM' and the count, ordered by month; leave out months with none.")
     return Question("date_by_month", text, q(col.name), True, tuple(near), (table.name,))
 
