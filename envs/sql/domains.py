@@ -441,7 +441,7 @@ CHINOOK = Domain(
         JoinPath(("customers", "invoices", "invoice_items", "tracks"), "customers who bought at least one track whose {cond}"),
         JoinPath(("customers", "invoices", "invoice_items", "tracks", "genres"), "customers who bought at least one track of a genre whose {cond}"),
         JoinPath(("artists", "albums", "tracks"), "artists with at least one track whose {cond}"),
-        JoinPath(("artists", "albums", "tracks", "media_types"), "artists with at least one track whose media type's {cond}"),
+        JoinPath(("artists", "albums", "tracks", "media_types"), "artists with at least one track of a media type whose {cond}"),
         JoinPath(("tracks", "invoice_items", "invoices"), "tracks sold on at least one invoice whose {cond}"),
         JoinPath(("employees", "customers", "invoices"), "employees who support at least one customer with an invoice whose {cond}"),
         JoinPath(("albums", "tracks", "genres"), "albums with at least one track of a genre whose {cond}"),
