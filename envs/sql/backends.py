@@ -167,13 +167,14 @@ class PostgresBackend:
     def __init__(self, dsn: str | None = None, admin_dsn: str | None = None,
                  time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> None:
         env_dsn, env_admin = pg_dsn_from_env()
-        self.dsn = dsn or env_dsn
         self.admin_dsn = admin_dsn or env_admin
-        if not self.dsn:
+        found = dsn or env_dsn
+        if not found:
             raise ConfigError(
                 "backend='postgres' needs a server: run `source <(bash scripts/start_postgres.sh --print-env)` "
                 "(sets AGENTGYM_PG_DSN) or pass dsn=."
             )
+        self.dsn: str = found
         self.time_limit_s = float(time_limit_s)
         self._conn: Any = None
         self._schema: str | None = None
