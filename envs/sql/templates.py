@@ -387,6 +387,26 @@ def t_window_top(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run)
     return Question("window_top", text, q(f"PARTITION BY {g.name} "), False, (q(""),), (table.name,))
 
 
+def t_window_running(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) -> Question | None:
+    table, col = _pick(rng, _date_columns(domain))
+    year = int(str(_pick(rng, column_values(rows, table, col)))[:4])
+    month = f"SUBSTR(CAST({col.name} AS TEXT), 1, 7)"
+
+    def per_month(since: str) -> str:
+        return (f"SELECT {month} AS month, COUNT(*) AS n FROM {table.name} WHERE {col.name} >= '{since}' "
+                f"AND {col.name} < '{year + 1}-01-01' GROUP BY {month}")
+
+    window = "SUM(n) OVER (ORDER BY month) AS running_total"
+    gold = f"SELECT month, n, {window} FROM ({per_month(f'{year}-01-01')}) AS per_month ORDER BY month"
+    # The near miss runs the total from the table's first date, not from January.
+    near = (f"SELECT month, n, running_total FROM (SELECT month, n, {window} FROM ({per_month('0001-01-01')}) "
+            f"AS per_month) AS totals WHERE month >= '{year}-01' ORDER BY month",)
+    text = (f"For each month of {year} in which some {table.plural} have {_a(col.phrase)}, give the month as "
+            f"'YYYY-MM', the number of {table.plural} with {_a(col.phrase)} in that month, and the running "
+            f"total of that number from January {year} on, ordered by month.")
+    return Question("window_running", text, gold, True, near, (table.name,))
+
+
 def t_multi_join_long(domain: Domain, rng: np.random.Generator, rows: Rows, run: Run) -> Question | None:
     return t_multi_join(domain, rng, rows, run, min_len=3, kind="multi_join_long")
 
@@ -401,10 +421,11 @@ TEMPLATES: dict[str, Template] = {
     "group_having": t_group_having, "topk_ties": t_topk_ties, "multi_join": t_multi_join_short,
     "date_by_month": t_date_by_month, "multi_join_long": t_multi_join_long, "not_in": t_not_in,
     "exists": t_exists, "above_group_avg": t_above_group_avg, "set_op": t_set_op, "window_top": t_window_top,
+    "window_running": t_window_running,
 }
 BY_DIFFICULTY: dict[str, tuple[str, ...]] = {
     "easy": ("filter", "aggregate", "date_month"),
     "medium": ("group_having", "topk_ties", "multi_join", "date_by_month"),
-    "hard": ("multi_join_long", "not_in", "exists", "above_group_avg", "set_op", "window_top"),
+    "hard": ("multi_join_long", "not_in", "exists", "above_group_avg", "set_op", "window_top", "window_running"),
 }
 assert set(DOMAINS)  # the templates are written against these domains
