@@ -6,6 +6,7 @@
 #   bash scripts/start_postgres.sh --print-env     # start if needed, print `export ...` lines
 #   source <(bash scripts/start_postgres.sh --print-env)
 #   bash scripts/start_postgres.sh --stop          # stop the cluster
+#   bash scripts/start_postgres.sh --reset         # stop, delete the cluster, start a fresh one
 #
 # What it sets up (once; later runs only start the server if it is down):
 #   * a cluster (initdb) listening on 127.0.0.1 only, port $AGENTGYM_PG_PORT
@@ -27,6 +28,7 @@ BASE=${AGENTGYM_PG_BASE:-/tmp/agentgym-postgres-$PORT}
 DATA=${AGENTGYM_PG_DATA:-$BASE/data}
 DB=agentgym_sql
 MODE=${1:-}
+case "$MODE" in ""|--print-env|--stop|--reset) ;; *) echo "usage: $0 [--print-env|--stop|--reset]" >&2; exit 2 ;; esac
 
 log() { if [ "$MODE" = "--print-env" ]; then echo "[start_postgres] $*" >&2; else echo "[start_postgres] $*"; fi; }
 die() { echo "[start_postgres] error: $*" >&2; exit 1; }
@@ -45,10 +47,13 @@ else
   as_pg() { "$@"; }
 fi
 
-if [ "$MODE" = "--stop" ]; then
+if [ "$MODE" = "--stop" ] || [ "$MODE" = "--reset" ]; then
   if [ -f "$DATA/PG_VERSION" ]; then as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast stop >/dev/null 2>&1 || true; fi
   log "stopped"
-  exit 0
+  [ "$MODE" = "--stop" ] && exit 0
+  # Schemas are named by content hash, so old ones pile up as generators change.
+  rm -rf "$DATA" "$BASE/credentials"
+  log "deleted $DATA"
 fi
 
 mkdir -p "$BASE"
