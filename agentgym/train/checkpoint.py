@@ -2,8 +2,9 @@
 
 A checkpoint directory ``out_dir/checkpoints/iter-000010/`` holds:
 
-* ``policy/`` — the trained policy, loadable with ``hf:DIR`` (LoRA runs save
-  the merged weights there, so the directory stands alone);
+* the trained policy itself (model, tokenizer, sampling options), so the
+  directory loads as a policy: ``--policy runs/x/checkpoints/iter-000010`` or
+  ``hf:DIR`` (LoRA runs save the merged weights, so it stands alone);
 * ``trainer_state.pt`` — model weights as trained (LoRA: the wrapped model),
   optimizer, scheduler, every RNG state (Python, NumPy, torch, the policy's own
   sampling generator), the iteration and the data position.
@@ -85,7 +86,7 @@ def save_checkpoint(
     state: TrainState,
     export: Any = None,
 ) -> Path:
-    """Save everything needed to resume (and the policy itself under ``policy/``).
+    """Save everything needed to resume, next to the loadable policy.
 
     ``export`` is a callable ``(dir) -> None`` that writes the loadable policy
     (the trainer passes one that merges LoRA adapters first).
@@ -94,7 +95,7 @@ def save_checkpoint(
     tmp = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    (export or policy.save_pretrained)(tmp / "policy")
+    (export or policy.save_pretrained)(tmp)
     torch.save(
         {
             # Trainable weights only: everything with full fine-tuning, the adapters with LoRA.

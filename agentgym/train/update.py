@@ -191,6 +191,8 @@ def update_policy(
                 logger.warning("iteration %d: non-finite loss or gradient (norm %s); step skipped", iteration, norm)
             optimizer.zero_grad(set_to_none=True)
     metrics = _update_metrics(dist.sum_floats(totals), steps, skipped, grad_norms, optimizer)
+    if not (samples and samples[0].ref is not None):
+        del metrics["loss/kl"]  # no reference pass ran (kl_coef = 0)
     if dist.world > 1:
         metrics["dist/param_divergence"] = dist.divergence(params)
     return metrics

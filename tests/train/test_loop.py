@@ -67,6 +67,11 @@ def test_killed_and_resumed_run_reproduces_the_uninterrupted_run(tiny_config, tm
     assert _comparable(resumed.metrics[0]) == _comparable(full.metrics[2])
     for a, b in zip(resumed.policy.model.parameters(), full.policy.model.parameters(), strict=True):
         assert torch.equal(a, b)
+    # A checkpoint directory is itself a loadable policy (bare directory = hf:DIR).
+    import agentgym
+
+    ckpt = agentgym.load_policy(str(tmp_path / "full" / "checkpoints" / "iter-000003"))
+    assert all(torch.equal(a, b) for a, b in zip(ckpt.model.parameters(), full.policy.model.parameters(), strict=True))
     rows_full = [_comparable(r) for r in read_metrics(tmp_path / "full" / "metrics.jsonl")]
     rows_resumed = [_comparable(r) for r in read_metrics(tmp_path / "killed" / "metrics.jsonl")]
     assert rows_resumed == rows_full  # the log reads as one run
