@@ -95,7 +95,7 @@ def response_logprobs(
     ]
     logprobs = torch.cat([p[0] for p in parts])
     mask = torch.cat([p[1] for p in parts])
-    entropy = torch.cat([p[2] for p in parts]) if with_entropy else None
+    entropy = torch.cat([p[2] for p in parts if p[2] is not None]) if with_entropy else None
     return ResponseScores(logprobs, mask, entropy)
 
 

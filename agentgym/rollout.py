@@ -426,7 +426,7 @@ def _run(
             _fill(pending, live, s, max_parallel, finish)
             if not live:
                 continue
-            convs = [messages_before_turn(ep.traj, len(ep.traj.turns), s.history, s.observation_role) for ep in live]  # type: ignore[arg-type]
+            convs = [_conversation(ep, s) for ep in live]
             tools = [ep.tools for ep in live]
             if needs_env:
                 completions = policy.act(convs, tools, envs=[ep.env for ep in live])
@@ -447,6 +447,11 @@ def _run(
     finally:
         bar.close()
     return [finished[i] for i in sorted(finished)]
+
+
+def _conversation(ep: _Episode, s: _Settings) -> list[Message]:
+    assert ep.traj is not None
+    return messages_before_turn(ep.traj, len(ep.traj.turns), s.history, s.observation_role)  # type: ignore[arg-type]
 
 
 def _fill(

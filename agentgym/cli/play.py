@@ -13,6 +13,7 @@ turn, the metrics and the task's ground truth are shown::
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         kwargs["max_turns"] = args.max_turns
     logging.getLogger("agentgym.rollout").setLevel(logging.WARNING)  # the summary below says it all
     env = agentgym.make(args.env_id, **kwargs)
-    task = env.generator.task(args.split, args.task_index, env.difficulty)
+    base: Any = env.unwrapped
+    task = base.generator.task(args.split, args.task_index, base.difficulty)
     traj = collect(env, HumanPolicy(), tasks=[task], seed=args.seed, max_turns=args.max_turns)[0]
     print("\n--- episode over ---")
     for i, turn in enumerate(traj.turns, 1):
