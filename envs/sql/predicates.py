@@ -87,7 +87,10 @@ def make_pred(domain: Domain, table: Table, col: Column, rng: np.random.Generato
         if not allow_unique and len(set(values)) == len(values):
             return None
         v = values[int(rng.integers(len(values)))]
-        cond = f"{col.phrase} is {lit(v)}"
+        # Sometimes the question spells the value as a person would ("lyon",
+        # "home and garden" style): the stored spelling must be looked up.
+        casual = isinstance(v, str) and len(v) >= 4 and v.replace(" ", "").isalpha() and rng.random() < 0.4
+        cond = f"{col.phrase} is {v.lower()}" if casual else f"{col.phrase} is {lit(v)}"
         return Pred(f"{a}{col.name} = {lit(v)}", f"whose {cond}", cond, col.name)
     if col.role in ("measure", "date"):
         ordered = sorted(values)
