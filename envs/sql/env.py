@@ -55,8 +55,10 @@ __all__ = ["SQLEnv"]
 _COMPARE_ROWS = 10_000
 _DIALECT_NOTE = {"sqlite": "The database is SQLite 3 (dates are stored as 'YYYY-MM-DD' text).",
                  "postgres": "The database is PostgreSQL (dates have type DATE)."}
-# Gold results per (backend, database, gold query): gold queries are fixed, databases immutable.
+# Gold results per (backend, database, gold query): gold queries are fixed, databases
+# immutable. Bounded (oldest out first): training draws an unbounded stream of tasks.
 _GOLD_CACHE: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+_GOLD_CACHE_SIZE = 20_000
 
 
 class SQLEnv(AgentEnv):
@@ -241,9 +243,12 @@ class SQLEnv(AgentEnv):
 
     def _gold(self, db: DbRef, meta: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         key = (self.backend.name, db.key, meta["gold"])
-        if key not in _GOLD_CACHE:
-            _GOLD_CACHE[key] = self.backend.run(db, meta["gold"], _COMPARE_ROWS).rows
-        return _GOLD_CACHE[key]
+        rows = _GOLD_CACHE.get(key)
+        if rows is None:
+            rows = _GOLD_CACHE[key] = self.backend.run(db, meta["gold"], _COMPARE_ROWS).rows
+            if len(_GOLD_CACHE) > _GOLD_CACHE_SIZE:
+                _GOLD_CACHE.pop(next(iter(_GOLD_CACHE)))
+        return rows
 
     def _matches(self, db: DbRef, result: QueryResult, meta: Mapping[str, Any]) -> bool:
         if result.truncated:
