@@ -65,11 +65,12 @@ class QueryRejected(Exception):
         self.forbidden = forbidden
 
 
-def code_text(query: str) -> tuple[str, int]:
-    """``query`` with strings and comments blanked out, and the number of
-    statements it holds (empty statements not counted)."""
+def code_text(query: str) -> tuple[str, int, int]:
+    """``query`` with strings and comments blanked out, the number of
+    statements it holds (empty statements not counted), and the offset of its
+    first top-level ``;`` (``len(query)`` when there is none)."""
     pieces: list[str] = []
-    statements, pos, current_has_code = 0, 0, False
+    statements, pos, current_has_code, first_semi = 0, 0, False, len(query)
     for m in _LEXEME.finditer(query):
         chunk = query[pos : m.start()]
         if chunk.strip():
@@ -77,6 +78,7 @@ def code_text(query: str) -> tuple[str, int]:
         pieces.append(chunk)
         tok = m.group(0)
         if tok == ";":
+            first_semi = min(first_semi, m.start())
             statements += current_has_code
             current_has_code = False
             pieces.append(" ; ")
@@ -94,7 +96,7 @@ def code_text(query: str) -> tuple[str, int]:
         current_has_code = True
     pieces.append(tail)
     statements += current_has_code
-    return "".join(pieces), statements
+    return "".join(pieces), statements, first_semi
 
 
 def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
@@ -117,7 +119,7 @@ def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
             "use plain UTF-8 text.",
             forbidden=False,
         ) from None
-    code, n_statements = code_text(query)
+    code, n_statements, first_semi = code_text(query)
     if n_statements > 1:
         raise QueryRejected(
             f"The query holds {n_statements} statements; send exactly one SELECT statement per call "
@@ -139,7 +141,9 @@ def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
     blocked = _BLOCKED_FUNCTIONS.search(code)
     if blocked:
         raise QueryRejected(f"The function {blocked.group(1)}() is not allowed here; nothing was run.")
-    return query.strip().rstrip(";").rstrip()
+    # One statement: whatever follows its first ';' is blanks, ';' and comments.
+    # Cut it, so the backends get exactly one statement (PostgreSQL wraps it).
+    return query[:first_semi].strip()
 
 
 # --------------------------------------------------------------------------

@@ -338,6 +338,7 @@ def test_memory_stays_bounded_on_a_huge_sort() -> None:
 
 def test_check_query_messages() -> None:
     assert check_query("  SELECT 1 ;; ") == "SELECT 1"
+    assert check_query("SELECT 1; -- done\n/* really */") == "SELECT 1"
     assert check_query("WITH x AS (SELECT 1) SELECT * FROM x") .startswith("WITH")
     assert check_query("SELECT ';' AS semi, \"a;b\" FROM t -- ; trailing") .startswith("SELECT")
     for bad, words in [("", "empty"), ("DELETE FROM t", "read-only"), ("SELECT 1; SELECT 2", "2 statements"),
