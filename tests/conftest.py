@@ -24,9 +24,13 @@ def _seed_everything() -> None:
     torch.manual_seed(0)
 
 try:  # property-based tests are derandomized: the same examples on every run
+    from hypothesis import HealthCheck as _HealthCheck
     from hypothesis import settings as _hyp_settings
 
-    _hyp_settings.register_profile("agentgym", derandomize=True, database=None, print_blob=True)
+    # too_slow: the shared CI machine can be loaded; speed is not what these tests check.
+    _hyp_settings.register_profile(
+        "agentgym", derandomize=True, database=None, print_blob=True, suppress_health_check=[_HealthCheck.too_slow]
+    )
     _hyp_settings.load_profile("agentgym")
 except ImportError:  # pragma: no cover
     pass
