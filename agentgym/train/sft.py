@@ -16,6 +16,7 @@ token-mean negative log-likelihood of the targets.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -37,7 +38,7 @@ from agentgym.train.loss import sft_loss
 from agentgym.train.setup import seed_everything, set_threads
 from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
 
-__all__ = ["sft", "SFTResult", "build_examples", "collect_demonstrations"]
+__all__ = ["sft", "SFTResult", "build_examples", "collect_demonstrations", "to_call_syntax"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,36 @@ def collect_demonstrations(config: SFTConfig) -> list[Trajectory]:
     )
 
 
+def to_call_syntax(action: str, tools: Sequence[dict[str, Any]]) -> str:
+    """Rewrite a tool-call action as positional call syntax (what the parser also
+    accepts): ``<tool_call>{"name": "pick", "arguments": {"object": "red mug (1)"}}</tool_call>``
+    becomes ``pick("red mug (1)")``. A third of the tokens, and no argument names
+    to get right: a tiny model learns it far sooner. Unparseable actions are
+    returned unchanged.
+
+    >>> to_call_syntax('<tool_call>{"name": "go", "arguments": {"room": "hall"}}</tool_call>',
+    ...                [{"function": {"name": "go", "parameters": {"properties": {"room": {}}}}}])
+    'go("hall")'
+    """
+    from agentgym.errors import ActionError
+    from agentgym.parsing import parse_tool_calls
+
+    order = {}
+    for t in tools:
+        f = t.get("function", t)
+        order[f["name"]] = list(f.get("parameters", {}).get("properties", {}))
+    try:
+        calls = parse_tool_calls(action)
+    except ActionError:
+        return action
+    parts = []
+    for call in calls:
+        names = order.get(call.name, list(call.arguments))
+        values = list(call.positional) + [call.arguments[n] for n in names if n in call.arguments]
+        parts.append(f"{call.name}({', '.join(json.dumps(v, ensure_ascii=False) for v in values)})")
+    return " ".join(parts)
+
+
 def build_examples(
     policy: Any,
     trajectories: Sequence[Trajectory],
@@ -71,8 +102,12 @@ def build_examples(
     history: int | None = None,
     only_success: bool = True,
     only_valid: bool = True,
+    action_format: str = "as_is",
 ) -> list[tuple[list[int], list[int]]]:
-    """``(prompt_ids, response_ids)`` for every turn worth imitating."""
+    """``(prompt_ids, response_ids)`` for every turn worth imitating. With
+    ``action_format="call"`` the actions are rewritten by :func:`to_call_syntax`,
+    in the targets and in the history the prompts show (as the model will see
+    its own actions at rollout time)."""
     from agentgym.rollout import messages_before_turn
 
     tools: dict[str, list[dict[str, Any]]] = {}
@@ -85,6 +120,10 @@ def build_examples(
             if not env_id:
                 raise ConfigError("trajectories without env_id: pass --env so the tool schemas can be rendered.")
             tools[env_id] = list(make(env_id, **(env_kwargs or {})).unwrapped.tools)
+        if action_format == "call":
+            traj = copy.deepcopy(traj)
+            for turn in traj.turns:
+                turn.action = to_call_syntax(turn.action, tools[env_id])
         for t, turn in enumerate(traj.turns):
             if only_valid and not turn.action_valid:
                 continue
@@ -112,7 +151,8 @@ def sft(
             trajectories = collect_demonstrations(config)
             save_jsonl(out_dir / "demonstrations.jsonl", trajectories)
     examples = build_examples(policy, trajectories, env=config.env, env_kwargs=config.env_kwargs,
-                              history=config.history, only_success=config.only_success, only_valid=config.only_valid)
+                              history=config.history, only_success=config.only_success, only_valid=config.only_valid,
+                              action_format=config.action_format)
     if not examples:
         raise ConfigError(
             f"no examples to imitate in {len(trajectories)} trajectories (only_success={config.only_success}, "
