@@ -382,6 +382,11 @@ def collect(
     try:
         done = _run(episodes, policy, settings, max_parallel, progress, out)
     finally:
+        # Every episode is over: a policy's per-conversation state (HFPolicy's
+        # prefix cache of keys/values) would only hold memory now.
+        release = getattr(policy, "clear_prefix_cache", None)
+        if callable(release):
+            release()
         for src in sources:
             for e in src.created:
                 try:

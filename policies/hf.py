@@ -7,7 +7,9 @@ the exact ``prompt_ids`` fed, the ``response_ids`` sampled (ending with the
 end-of-turn token when the model stopped by itself) and the log-probability of
 each sampled token under the temperature-scaled distribution — the quantity
 :func:`agentgym.logprobs.response_logprobs` recomputes for the trainer's ratio.
-Nothing is re-tokenized.
+Nothing is re-tokenized. Across turns, the keys/values of the previous turn's
+prompt and reply are reused (:mod:`agentgym.policies._prefix`), so prefill
+costs only the new tokens.
 
 Three ways to get one::
 
@@ -33,6 +35,7 @@ from typing import Any
 import torch
 
 from agentgym.errors import ConfigError
+from agentgym.policies._prefix import PrefixStore, build_past, weights_signature
 from agentgym.policy import Completion, Message
 
 __all__ = ["HFPolicy", "from_spec", "tiny_from_spec", "model_cache_dir"]
@@ -67,6 +70,11 @@ class HFPolicy:
         seed: Seed of the policy's own random generator (the global torch RNG
             is never touched, so sampling is reproducible per policy).
         max_batch_size: Split larger ``act`` batches into chunks of this size.
+        prefix_cache: Reuse the keys/values of the previous turn's prompt and
+            reply (see :mod:`agentgym.policies._prefix`): prefill then costs the
+            new tokens only. Exact up to float rounding; dropped whenever the
+            weights change.
+        prefix_cache_tokens: At most this many tokens' keys/values are kept.
 
     >>> policy = HFPolicy.tiny(seed=0)
     >>> c = policy.act([[{"role": "user", "content": "hi"}]], [[]])[0]
@@ -84,6 +92,8 @@ class HFPolicy:
         max_new_tokens: int = 256,
         seed: int = 0,
         max_batch_size: int | None = None,
+        prefix_cache: bool = True,
+        prefix_cache_tokens: int = 32768,
     ) -> None:
         if temperature < 0:
             raise ConfigError(f"temperature must be >= 0 (0 = greedy), got {temperature}.")
@@ -109,6 +119,10 @@ class HFPolicy:
         self.pad_token_id = int(pad if pad is not None else self.eot_id)
         self._generator: torch.Generator | None = None
         self._renders_tools: bool | None = None
+        self.prefix_cache = prefix_cache
+        self._prefix = PrefixStore(prefix_cache_tokens)
+        self.stats = {"prompt_tokens": 0, "reused_tokens": 0, "generated_tokens": 0}
+        """Running totals: prompt tokens fed, of which taken from the prefix cache, and tokens sampled."""
 
     # ------------------------------------------------------------------
     # Construction
@@ -235,41 +249,40 @@ class HFPolicy:
         prompts = [list(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
         size = self.max_batch_size or max(1, len(prompts))
         out: list[Completion] = []
-        for start in range(0, len(prompts), size):
-            chunk = prompts[start : start + size]
-            for prompt, (ids, lps, finish) in zip(chunk, self.generate_ids(chunk), strict=True):
-                out.append(Completion(self.decode(ids), list(prompt), ids, lps, finish))
+        self._prefix.begin(weights_signature(self.model) if self.prefix_cache else ())
+        try:
+            for start in range(0, len(prompts), size):
+                chunk = prompts[start : start + size]
+                for prompt, (ids, lps, finish) in zip(chunk, self.generate_ids(chunk), strict=True):
+                    out.append(Completion(self.decode(ids), list(prompt), ids, lps, finish))
+        finally:
+            self._prefix.end()
         return out
+
+    def clear_prefix_cache(self) -> None:
+        """Forget the stored keys/values (they are also dropped automatically
+        whenever the weights change)."""
+        self._prefix.clear()
 
     @torch.no_grad()
     def generate_ids(self, prompts: Sequence[Sequence[int]]) -> list[tuple[list[int], list[float], str]]:
         """Sample replies to already tokenized prompts: ``(response_ids,
-        logprobs, finish_reason)`` per prompt. Left padding, KV cache, rows
-        that finished are dropped from the batch as they finish."""
-        from transformers import DynamicCache
-
+        logprobs, finish_reason)`` per prompt. Left padding, KV cache (reused
+        from the previous call where a prompt extends a sequence it ended
+        with), rows that finished are dropped from the batch as they finish."""
         if not prompts:
             return []
         if any(len(p) == 0 for p in prompts):
             raise ConfigError("generate_ids() got an empty prompt.")
-        dev = self.device
-        B, P = len(prompts), max(len(p) for p in prompts)
-        ids = torch.full((B, P), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((B, P), dtype=torch.long)
-        for i, p in enumerate(prompts):
-            ids[i, P - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[i, P - len(p) :] = 1
-        ids, mask = ids.to(dev), mask.to(dev)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, P): left padding shifts positions
-        cache = DynamicCache()
-        logits = self._forward(ids, mask, pos, cache, keep=1)  # (B, V)
+        prompts = [list(p) for p in prompts]
+        B, dev = len(prompts), self.device
+        logits, cache, mask, next_pos = self._prefill(prompts)  # (B, V), cache, (B, T), (B,)
         stop = torch.tensor(self.stop_ids, device=dev)
         tokens = torch.full((B, self.max_new_tokens), self.pad_token_id, dtype=torch.long, device=dev)
         logps = torch.zeros((B, self.max_new_tokens), dtype=torch.float32, device=dev)
         lengths = torch.zeros(B, dtype=torch.long, device=dev)
         stopped = torch.zeros(B, dtype=torch.bool, device=dev)
         rows = torch.arange(B, device=dev)  # original row of each live row
-        next_pos = pos[:, -1] + 1  # (B,)
         for step in range(self.max_new_tokens):
             tok, lp = self._sample(logits)  # (b,), (b,)
             tokens[rows, step], logps[rows, step] = tok, lp
@@ -279,18 +292,72 @@ class HFPolicy:
             if step == self.max_new_tokens - 1 or bool(done.all()):
                 break
             if bool(done.any()):  # drop finished rows from the batch and the cache
+                self._remember(cache, mask, rows, done.nonzero().squeeze(-1), prompts, tokens, step)
                 keep = (~done).nonzero().squeeze(-1)
                 cache.batch_select_indices(keep)
                 rows, tok, mask, next_pos = rows[keep], tok[keep], mask[keep], next_pos[keep]
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             logits = self._forward(tok[:, None], mask, next_pos[:, None], cache, keep=1)
             next_pos = next_pos + 1
+        self._remember(cache, mask, rows, torch.arange(len(rows), device=dev), prompts, tokens, step)
+        self.stats["generated_tokens"] += int(lengths.sum())
         out = []
         for i in range(B):
             n = int(lengths[i])
             finish = "stop" if bool(stopped[i]) else "length"
             out.append((tokens[i, :n].tolist(), logps[i, :n].tolist(), finish))
         return out
+
+    def _prefill(self, prompts: list[list[int]]) -> tuple[torch.Tensor, Any, torch.Tensor, torch.Tensor]:
+        """Run the prompts (minus any reused prefix) through the model.
+
+        Layout, row i: ``[pad | reused prefix_i | pad | new tokens_i]``: the
+        reused keys/values are left-padded to a common width C, the new tokens
+        to a common width N; the attention mask has ones exactly on real tokens
+        and positions count real tokens, so every row sees what a fresh,
+        unpadded forward would."""
+        from transformers import DynamicCache
+
+        dev = self.device
+        matches = [self._prefix.lookup(p) for p in prompts] if self.prefix_cache else [(None, 0)] * len(prompts)
+        reused = [n for _, n in matches]
+        self.stats["prompt_tokens"] += sum(len(p) for p in prompts)
+        self.stats["reused_tokens"] += sum(reused)
+        C, N = max(reused), max(len(p) - n for p, n in zip(prompts, reused, strict=True))
+        ids = torch.full((len(prompts), N), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), C + N), dtype=torch.long)
+        for i, (p, n) in enumerate(zip(prompts, reused, strict=True)):
+            ids[i, N - (len(p) - n) :] = torch.tensor(p[n:], dtype=torch.long)
+            mask[i, C - n : C] = 1
+            mask[i, C + N - (len(p) - n) :] = 1
+        ids, mask = ids.to(dev), mask.to(dev)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, C:]  # (B, N): positions count real tokens only
+        if C > 0:
+            past = [(k.to(dev), v.to(dev)) for k, v in build_past(matches, C)]
+            cache = DynamicCache(ddp_cache_data=past)
+        else:
+            cache = DynamicCache()
+        logits = self._forward(ids, mask, pos, cache, keep=1)
+        return logits, cache, mask, pos[:, -1] + 1
+
+    def _remember(
+        self, cache: Any, mask: torch.Tensor, rows: torch.Tensor, local: torch.Tensor,
+        prompts: list[list[int]], tokens: torch.Tensor, fed: int,
+    ) -> None:
+        """Store the keys/values of rows ``local`` (the prompt and the first
+        ``fed`` sampled tokens: the last sampled token was never fed)."""
+        if not self.prefix_cache or not _plain_layers(cache):
+            return
+        for r in local.tolist():
+            orig = int(rows[r])
+            seq = prompts[orig] + tokens[orig, :fed].tolist()
+            real = mask[r].nonzero().squeeze(-1)
+            if len(real) != len(seq):  # never expected; then simply don't reuse this row
+                logger.debug("prefix cache: %d cached positions for %d tokens; not stored", len(real), len(seq))
+                continue
+            keys = [layer.keys[r][:, real].clone() for layer in cache.layers]
+            values = [layer.values[r][:, real].clone() for layer in cache.layers]
+            self._prefix.add(seq, keys, values)
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any, keep: int) -> torch.Tensor:
         out = self.model(
@@ -332,6 +399,15 @@ class HFPolicy:
 # ----------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------
+def _plain_layers(cache: Any) -> bool:
+    """Only plain growing layers can be sliced and re-assembled (not sliding-window
+    or recurrent ones)."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
 def _end_of_turn_id(tokenizer: Any) -> int:
     vocab = tokenizer.get_vocab()
     for name in _EOT_CANDIDATES:

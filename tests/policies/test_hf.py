@@ -164,3 +164,47 @@ def test_reseed_restarts_the_sampling_stream(tiny: HFPolicy) -> None:
     assert p.act(_convs(2), [[]] * 2)[0].response_ids != first[0].response_ids  # the stream moved on
     p.reseed(5)
     assert [c.response_ids for c in p.act(_convs(2), [[]] * 2)] == [c.response_ids for c in first]
+
+
+def test_prefix_cache_is_used_and_exact_across_turns(tiny: HFPolicy) -> None:
+    from agentgym.rollout import collect
+
+    p = HFPolicy(tiny.model, tiny.tokenizer, seed=2, max_new_tokens=10, temperature=0.9)
+    saved = _frequent_stops(p)  # some replies end with a stop token, some are cut
+    stops = set(p.stop_ids)
+    trajs = collect("GuessNumber-v0", p, tasks=2, group_size=3, max_turns=4)
+    p.stop_ids = saved
+    assert p.stats["reused_tokens"] > p.stats["prompt_tokens"] / 2  # turns 2..4 mostly reuse
+    turns = [t for x in trajs for t in x.turns]
+    assert len(turns) == 24 and any(t.response_ids[-1] in stops for t in turns)
+    assert any(len(t.response_ids) == 10 and t.response_ids[-1] not in stops for t in turns)
+    with torch.no_grad():
+        scores = response_logprobs(p.model, [t.prompt_ids for t in turns], [t.response_ids for t in turns],
+                                   pad_token_id=p.pad_token_id, temperature=0.9)
+    for i, t in enumerate(turns):
+        assert torch.allclose(scores.logprobs[i, : len(t.logprobs)], torch.tensor(t.logprobs), atol=1e-4)
+
+
+def test_prefix_cache_gives_the_same_greedy_episodes(tiny: HFPolicy) -> None:
+    from agentgym.rollout import collect
+
+    def run(cache: bool) -> list[list[int]]:
+        p = HFPolicy(tiny.model, tiny.tokenizer, temperature=0.0, max_new_tokens=8, prefix_cache=cache)
+        return [t.response_ids for x in collect("GuessNumber-v0", p, tasks=2, group_size=2, max_turns=3) for t in x.turns]
+
+    assert run(True) == run(False)
+
+
+def test_prefix_cache_is_dropped_when_the_weights_change() -> None:
+    p = HFPolicy.tiny(seed=1, max_new_tokens=4)
+    conv = _convs(1)[0]
+    c = p.act([conv], [[]])[0]
+    follow = conv + [{"role": "assistant", "content": c.text}, {"role": "user", "content": "again"}]
+    p.act([follow], [[]])
+    assert p.stats["reused_tokens"] > 0
+    before = p.stats["reused_tokens"]
+    with torch.no_grad():
+        p.model.model.embed_tokens.weight.mul_(1.01)  # an in-place update, as an optimizer step does
+    follow2 = follow + [{"role": "assistant", "content": "x"}, {"role": "user", "content": "more"}]
+    p.act([follow2], [[]])
+    assert p.stats["reused_tokens"] == before

@@ -58,10 +58,18 @@ def test_tools_reach_the_prompt_even_though_the_template_drops_them(smol) -> Non
 def test_rollout_on_guess_number(smol) -> None:
     import agentgym
 
-    trajs = collect("GuessNumber-v0", smol, tasks=1, group_size=2, max_turns=2)
+    reused = smol.stats["reused_tokens"]
+    trajs = collect("GuessNumber-v0", smol, tasks=1, group_size=2, max_turns=3)
     assert len(trajs) == 2 and not any(t.failed for t in trajs)
+    assert smol.stats["reused_tokens"] > reused  # later turns reuse the prefix cache
     tools = agentgym.make("GuessNumber-v0").tools
+    turns = [turn for t in trajs for turn in t.turns]
     for t in trajs:
         for i, turn in enumerate(t.turns):
             assert turn.prompt_ids == smol.prompt_ids(messages_before_turn(t, i), tools)
             assert len(turn.response_ids) == len(turn.logprobs) > 0
+    with torch.no_grad():
+        scores = response_logprobs(smol.model, [t.prompt_ids for t in turns], [t.response_ids for t in turns],
+                                   pad_token_id=smol.pad_token_id)
+    for i, turn in enumerate(turns):  # greedy: logprobs of the untempered distribution
+        assert torch.allclose(scores.logprobs[i, : len(turn.logprobs)], torch.tensor(turn.logprobs), atol=1e-4)
