@@ -102,8 +102,14 @@ class PrefixStore:
 
 
 def weights_signature(model: Any) -> tuple[Any, ...]:
-    """Changes whenever a parameter is replaced or modified in place."""
-    return tuple((id(p), p._version) for p in model.parameters())
+    """Changes whenever a parameter is replaced or modified in place: the identity
+    and version counter of every parameter, plus a checksum of a few entries of
+    each (writes through ``param.data`` do not bump the version counter)."""
+    params = list(model.parameters())
+    with torch.no_grad():
+        probe = [p.detach().reshape(-1)[:4].double().sum() for p in params if p.numel()]
+        checksum = float(torch.stack(probe).sum()) if probe else 0.0
+    return (*((id(p), p._version) for p in params), checksum)
 
 
 def build_past(matches: list[tuple[Entry | None, int]], width: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

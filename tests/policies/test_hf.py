@@ -208,3 +208,10 @@ def test_prefix_cache_is_dropped_when_the_weights_change() -> None:
     follow2 = follow + [{"role": "assistant", "content": "x"}, {"role": "user", "content": "more"}]
     p.act([follow2], [[]])
     assert p.stats["reused_tokens"] == before
+    follow3 = follow2 + [{"role": "assistant", "content": "y"}, {"role": "user", "content": "and more"}]
+    p.act([follow3], [[]])
+    assert p.stats["reused_tokens"] > before  # unchanged weights: reused again
+    before = p.stats["reused_tokens"]
+    p.model.model.norm.weight.data.add_(0.5)  # a write the version counter does not see
+    p.act([follow3 + [{"role": "assistant", "content": "z"}, {"role": "user", "content": "end"}]], [[]])
+    assert p.stats["reused_tokens"] == before
