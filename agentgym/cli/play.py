@@ -30,7 +30,6 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     import agentgym
-    from agentgym.policies.human import HumanPolicy
     from agentgym.rollout import collect
     from agentgym.trajectory import append_jsonl
 
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     env = agentgym.make(args.env_id, **kwargs)
     base: Any = env.unwrapped
     task = base.generator.task(args.split, args.task_index, base.difficulty)
-    traj = collect(env, HumanPolicy(), tasks=[task], seed=args.seed, max_turns=args.max_turns)[0]
+    traj = collect(env, agentgym.load_policy("human"), tasks=[task], seed=args.seed, max_turns=args.max_turns)[0]
     print("\n--- episode over ---")
     for i, turn in enumerate(traj.turns, 1):
         parts = ", ".join(f"{k} {v:+g}" for k, v in turn.reward_parts.items())
