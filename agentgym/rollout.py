@@ -235,17 +235,27 @@ def _start(ep: _Episode, group_id: str, group_index: int, task_pos: int, s: _Set
 def _fail(ep: _Episode, error: str) -> None:
     assert ep.traj is not None
     ep.traj.failed, ep.traj.error = True, error
-    ep.traj.metrics = _fallback_metrics(ep.traj)
+    ep.traj.metrics = _fallback_metrics(ep)
 
 
-def _fallback_metrics(traj: Trajectory) -> dict[str, float]:
-    """Metrics of an episode the env did not end (failed, or cut by the engine)."""
-    return {
+def _fallback_metrics(ep: _Episode) -> dict[str, float]:
+    """Metrics of an episode the env did not end (failed, or cut by the engine):
+    the base ones, plus the family's own where the env can still report them."""
+    traj = ep.traj
+    assert traj is not None
+    metrics = {
         "success": 0.0,
         "turns": float(len(traj.turns)),
         "invalid_actions": float(sum(not t.action_valid for t in traj.turns)),
         "return": traj.episode_return,
     }
+    family = getattr(getattr(ep.env, "unwrapped", ep.env), "episode_metrics", None)
+    if callable(family) and traj.turns and not traj.failed:
+        try:
+            metrics.update({k: float(v) for k, v in family().items() if k not in metrics})
+        except Exception:  # a half-dead env: the base metrics will do
+            logger.debug("episode_metrics() failed", exc_info=True)
+    return metrics
 
 
 def _advance(ep: _Episode, c: Completion, s: _Settings) -> bool:
@@ -278,7 +288,9 @@ def _advance(ep: _Episode, c: Completion, s: _Settings) -> bool:
         traj.answer = str(info["answer"])
     if terminated or truncated:
         traj.terminated, traj.truncated = bool(terminated), bool(truncated)
-        traj.metrics = {k: float(v) for k, v in (info.get("metrics") or _fallback_metrics(traj)).items()}
+        if truncated and not terminated:
+            traj.meta["truncated_by"] = "max_turns"  # the env's own turn limit
+        traj.metrics = {k: float(v) for k, v in (info.get("metrics") or _fallback_metrics(ep)).items()}
         return True
     cut = None
     if s.max_turns is not None and len(traj.turns) >= s.max_turns:
@@ -288,7 +300,7 @@ def _advance(ep: _Episode, c: Completion, s: _Settings) -> bool:
     if cut:
         traj.truncated = True
         traj.meta["truncated_by"] = cut
-        traj.metrics = _fallback_metrics(traj)
+        traj.metrics = _fallback_metrics(ep)
         return True
     return False
 

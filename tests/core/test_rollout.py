@@ -213,6 +213,7 @@ def test_token_budget_truncates_cleanly() -> None:
     for t in trajs:
         assert len(t.turns) == 3 and t.truncated and not t.terminated and not t.failed
         assert t.meta["truncated_by"] == "token_budget" and t.num_tokens == 30
+        assert t.metrics["turns"] == 3 and t.metrics["guesses"] == 0  # the family's metrics too
         assert all(turn.observation for turn in t.turns)  # every turn complete
 
 
@@ -231,6 +232,9 @@ def test_max_turns_for_instances() -> None:
     env = agentgym.make("GuessNumber-v0")  # its own limit is 12; the engine enforces 2
     t = collect(env, Recorder(), tasks=1, max_turns=2)[0]
     assert len(t.turns) == 2 and t.truncated and t.meta["truncated_by"] == "max_turns"
+    assert "guesses" in t.metrics
+    t = collect("GuessNumber-v0", Recorder(), tasks=1, max_turns=2)[0]  # the env's own limit
+    assert t.truncated and t.meta["truncated_by"] == "max_turns" and "guesses" in t.metrics
 
 
 def test_instance_pool_and_max_parallel() -> None:
