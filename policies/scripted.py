@@ -77,6 +77,7 @@ class OraclePolicy(ScriptedPolicy):
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*(?: [A-Za-z][A-Za-z0-9_'-]*)?")
+_PHRASE_SPLIT = re.compile(r"[,;:.!?\n]+\s*")
 _QUOTED = re.compile(r"['\"`]([^'\"`\n]{1,60})['\"`]")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -148,11 +149,21 @@ class RandomPolicy:
             return [self._value(schema.get("items") or {"type": "string"}, text) for _ in range(rng.randint(1, 2))]
         if kind == "object":
             return {}
-        candidates = _QUOTED.findall(text) or _WORD.findall(text) or ["x"]
-        return rng.choice(candidates)
+        return rng.choice(_string_candidates(text))
 
     def __repr__(self) -> str:
         return f"RandomPolicy(seed={self.seed})"
+
+
+def _string_candidates(text: str) -> list[str]:
+    """Plausible string arguments: quoted text, then short phrases between
+    punctuation (object names such as ``red mug (1)``, room names), then words."""
+    quoted = _QUOTED.findall(text)
+    if quoted:
+        return quoted
+    phrases = [p.strip() for p in _PHRASE_SPLIT.split(text)]
+    phrases = [p for p in phrases if p and len(p) <= 40 and len(p.split()) <= 4]
+    return phrases + _WORD.findall(text) or ["x"]
 
 
 def oracle_from_spec(rest: str, **kwargs: Any) -> OraclePolicy:
