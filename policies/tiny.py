@@ -193,5 +193,7 @@ def _episodes_text(env_id: str, episodes: int, max_steps: int) -> Iterator[str]:
             if terminated or truncated:
                 break
         yield _render(messages)
-    # Env.close() is not called: a family may name a tool `close` (AskToAct does),
-    # and these envs hold nothing that needs releasing beyond garbage collection.
+    try:
+        env.close()
+    except Exception:  # closing must not cost the tokenizer its corpus
+        logger.debug("tiny tokenizer: closing %s failed", env_id, exc_info=True)

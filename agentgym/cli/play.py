@@ -56,14 +56,5 @@ def run(args: argparse.Namespace) -> int:
     if args.save:
         append_jsonl(args.save, [traj])
         print(f"saved to {args.save}")
-    if not _has_close_tool(env):
-        env.close()
+    env.close()
     return 0
-
-
-def _has_close_tool(env: object) -> bool:
-    """A family may name a tool ``close`` (opening/closing containers), which
-    shadows ``Env.close``; don't call that one with no arguments."""
-    from agentgym.tools import tool_specs
-
-    return "close" in tool_specs(env)
