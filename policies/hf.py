@@ -36,6 +36,7 @@ import torch
 
 from agentgym.errors import ConfigError
 from agentgym.policies._prefix import PrefixStore, build_past, weights_signature
+from agentgym.policies._tokens import SegmentEncoder
 from agentgym.policy import Completion, Message
 
 __all__ = ["HFPolicy", "from_spec", "tiny_from_spec", "model_cache_dir"]
@@ -119,6 +120,7 @@ class HFPolicy:
         self.pad_token_id = int(pad if pad is not None else self.eot_id)
         self._generator: torch.Generator | None = None
         self._renders_tools: bool | None = None
+        self._encoder = SegmentEncoder(tokenizer)
         self.prefix_cache = prefix_cache
         self._prefix = PrefixStore(prefix_cache_tokens)
         self.stats = {"prompt_tokens": 0, "reused_tokens": 0, "generated_tokens": 0}
@@ -245,8 +247,9 @@ class HFPolicy:
         if len(tools) != len(conversations):
             raise ConfigError(f"act() got {len(conversations)} conversations but {len(tools)} tool lists.")
         texts = [self.render(c, t) for c, t in zip(conversations, tools, strict=True)]
-        # One batched (Rust-side) encode; the same ids as prompt_ids() one by one (tested).
-        prompts = [list(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+        # Segment-wise with a cache (the same ids as prompt_ids(), tested): a turn
+        # only encodes the messages that are new since the last one.
+        prompts = self._encoder.encode_many(texts)
         size = self.max_batch_size or max(1, len(prompts))
         out: list[Completion] = []
         self._prefix.begin(weights_signature(self.model) if self.prefix_cache else ())
