@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +38,7 @@ class SegmentEncoder:
     True
     """
 
-    def __init__(self, tokenizer: Any, *, max_entries: int = 16384, verify: int = 16) -> None:
+    def __init__(self, tokenizer: Any, *, max_entries: int = 4096, verify: int = 16) -> None:
         self.tokenizer = tokenizer
         self.max_entries = max_entries
         self.to_verify = verify
@@ -52,11 +53,16 @@ class SegmentEncoder:
         self.pattern = re.compile("(" + "|".join(map(re.escape, names)) + ")") if names else None
         self.enabled = self.pattern is not None
         self.cache: dict[str, list[int]] = {}
+        self._lock = threading.Lock()  # a policy may be shared by threads (evaluation workers)
 
     def _plain(self, texts: Sequence[str]) -> list[list[int]]:
         return [list(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
     def encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        with self._lock:
+            return self._encode_many(texts)
+
+    def _encode_many(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
         if not self.enabled or self.pattern is None:
