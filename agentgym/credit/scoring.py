@@ -49,14 +49,16 @@ def answer_scores(
 
     model = policy.model
     pad = _pad_token_id(policy)
+    # Rows of similar length share a micro-batch: less padding, same numbers.
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) + len(answers[i]))
     was_training = model.training
     model.eval()  # dropout off: the score is the policy's belief, not a noisy sample of it
     try:
         with torch.no_grad():
             scores = response_logprobs(
                 model,
-                [list(p) for p in prompts],
-                [list(a) for a in answers],
+                [list(prompts[i]) for i in order],
+                [list(answers[i]) for i in order],
                 pad_token_id=pad,
                 temperature=temperature,
                 micro_batch_size=micro_batch_size,
@@ -65,7 +67,10 @@ def answer_scores(
         model.train(was_training)
     mask = scores.mask.to(scores.logprobs.dtype)  # (B, R)
     means = (scores.logprobs * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)  # (B,)
-    return [float(x) for x in means]
+    out = [0.0] * len(order)
+    for row, i in enumerate(order):
+        out[i] = float(means[row])
+    return out
 
 
 def _pad_token_id(policy: Any) -> int:
