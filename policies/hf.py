@@ -143,14 +143,21 @@ class HFPolicy:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = _resolve_model(name_or_path)
-        saved = _read_policy_file(path)
+        saved = _read_policy_file(path) if isinstance(path, Path) else {}
         options = {**saved, **kwargs}
-        if (path / "adapter_config.json").is_file():
+        if isinstance(path, Path) and (path / "adapter_config.json").is_file():
             from peft import AutoPeftModelForCausalLM
 
             model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=dtype).merge_and_unload()
         else:
-            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+            try:
+                model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+            except OSError as e:
+                raise ConfigError(
+                    f"could not load the model {name_or_path!r} ({e.__class__.__name__}: {str(e)[:200]}). "
+                    "Give a local directory with a saved model, 'smollm2-135m' (offline), or a hub id "
+                    "on a machine that can reach the hub (set HF_HUB_OFFLINE=1 to fail fast offline)."
+                ) from e
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         if device:
             model.to(device)
@@ -277,9 +284,9 @@ class HFPolicy:
             return []
         if any(len(p) == 0 for p in prompts):
             raise ConfigError("generate_ids() got an empty prompt.")
-        prompts = [list(p) for p in prompts]
-        B, dev = len(prompts), self.device
-        logits, cache, mask, next_pos = self._prefill(prompts)  # (B, V), cache, (B, T), (B,)
+        rows_in: list[list[int]] = [list(p) for p in prompts]
+        B, dev = len(rows_in), self.device
+        logits, cache, mask, next_pos = self._prefill(rows_in)  # (B, V), cache, (B, T), (B,)
         stop = torch.tensor(self.stop_ids, device=dev)
         tokens = torch.full((B, self.max_new_tokens), self.pad_token_id, dtype=torch.long, device=dev)
         logps = torch.zeros((B, self.max_new_tokens), dtype=torch.float32, device=dev)
@@ -295,14 +302,14 @@ class HFPolicy:
             if step == self.max_new_tokens - 1 or bool(done.all()):
                 break
             if bool(done.any()):  # drop finished rows from the batch and the cache
-                self._remember(cache, mask, rows, done.nonzero().squeeze(-1), prompts, tokens, step)
+                self._remember(cache, mask, rows, done.nonzero().squeeze(-1), rows_in, tokens, step)
                 keep = (~done).nonzero().squeeze(-1)
                 cache.batch_select_indices(keep)
                 rows, tok, mask, next_pos = rows[keep], tok[keep], mask[keep], next_pos[keep]
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             logits = self._forward(tok[:, None], mask, next_pos[:, None], cache, keep=1)
             next_pos = next_pos + 1
-        self._remember(cache, mask, rows, torch.arange(len(rows), device=dev), prompts, tokens, step)
+        self._remember(cache, mask, rows, torch.arange(len(rows), device=dev), rows_in, tokens, step)
         self.stats["generated_tokens"] += int(lengths.sum())
         out = []
         for i in range(B):
@@ -407,7 +414,7 @@ def _plain_layers(cache: Any) -> bool:
     or recurrent ones)."""
     from transformers.cache_utils import DynamicLayer
 
-    layers = getattr(cache, "layers", None)
+    layers = getattr(cache, "layers", None) or []
     return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
 
 

@@ -140,7 +140,7 @@ def build_tiny(
         num_attention_heads=num_attention_heads,
         num_key_value_heads=num_key_value_heads,
         max_position_embeddings=max_position_embeddings,
-        rope_theta=rope_theta,
+        rope_parameters={"rope_type": "default", "rope_theta": rope_theta},
         tie_word_embeddings=True,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -181,7 +181,7 @@ def _episodes_text(env_id: str, episodes: int, max_steps: int) -> Iterator[str]:
     import agentgym
     from agentgym.tools import tool_specs
 
-    env = agentgym.make(env_id, split="train")
+    env: Any = agentgym.make(env_id, split="train").unwrapped
     yield "\n".join(spec.signature() + ": " + spec.description for spec in tool_specs(env).values())
     for i in range(episodes):
         obs, info = env.reset(seed=i, options={"task_index": i})

@@ -156,6 +156,8 @@ def test_bad_options_raise_with_a_fix(tiny: HFPolicy) -> None:
         load_policy("tiny:hidden_size")
     with pytest.raises(ConfigError, match="bundled"):
         HFPolicy.from_pretrained("no-such-model")
+    with pytest.raises(ConfigError, match="could not load the model 'someorg/nothing-here'"):
+        HFPolicy.from_pretrained("someorg/nothing-here")  # offline in tests: fails fast
 
 
 def test_reseed_restarts_the_sampling_stream(tiny: HFPolicy) -> None:
