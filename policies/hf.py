@@ -223,7 +223,10 @@ class HFPolicy:
         if self._renders_tools is None:
             probe = [{"role": "user", "content": "x"}]
             tool = {"type": "function", "function": {"name": "zq_probe_tool", "description": "d", "parameters": {}}}
-            text = self.tokenizer.apply_chat_template(probe, tools=[tool], add_generation_prompt=True, tokenize=False)
+            try:
+                text = self.tokenizer.apply_chat_template(probe, tools=[tool], add_generation_prompt=True, tokenize=False)
+            except Exception:  # a template that chokes on tools= gets them in the system message
+                text = ""
             self._renders_tools = "zq_probe_tool" in text
         return self._renders_tools
 
