@@ -406,7 +406,8 @@ def collect(
                 except Exception:  # closing must not hide the real outcome
                     logger.debug("env close failed", exc_info=True)
     n_failed = sum(t.failed for t in done)
-    logger.info(
+    # Callers (trainer, evaluator) report their own summaries; failures stay visible.
+    (logger.warning if n_failed else logger.debug)(
         "collected %d episodes (%d groups): success %.3f, failed %d",
         len(done), len({t.group_id for t in done}),
         sum(t.success for t in done) / max(1, len(done)), n_failed,
