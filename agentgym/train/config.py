@@ -212,8 +212,10 @@ class SFTConfig:
     history: int | None = _f(None, "turns of history in each prompt (match the RL run's)")
     only_success: bool = _f(True, "imitate successful trajectories only")
     only_valid: bool = _f(True, "skip turns whose action was invalid")
-    action_format: Literal["as_is", "call"] = _f(
-        "as_is", "imitate actions as written, or rewritten as positional calls: pick(\"red mug (1)\")"
+    action_format: Literal["as_is", "call", "call_spaced"] = _f(
+        "as_is",
+        "imitate actions as written, or rewritten as positional calls: pick(\"red mug (1)\"); "
+        "call_spaced writes pick(\" red mug (1)\") so names tokenize as in observations",
     )
     epochs: int = _f(3, "passes over the data")
     batch_size: int = _f(16, "turns per optimizer step")

@@ -63,12 +63,18 @@ def collect_demonstrations(config: SFTConfig) -> list[Trajectory]:
     )
 
 
-def to_call_syntax(action: str, tools: Sequence[dict[str, Any]]) -> str:
+def to_call_syntax(action: str, tools: Sequence[dict[str, Any]], *, spaced: bool = False) -> str:
     """Rewrite a tool-call action as positional call syntax (what the parser also
     accepts): ``<tool_call>{"name": "pick", "arguments": {"object": "red mug (1)"}}</tool_call>``
     becomes ``pick("red mug (1)")``. A third of the tokens, and no argument names
     to get right: a tiny model learns it far sooner. Unparseable actions are
     returned unchanged.
+
+    ``spaced=True`` starts string arguments with a space (``pick(" red mug (1)")``,
+    for envs that strip names, as AskToAct does): byte-level BPE tokenizers merge
+    a leading space into the word, so the name is then made of the *same tokens*
+    as in the observation (`` red``, `` mug``), and imitating means copying tokens
+    rather than learning a second spelling of every word.
 
     >>> to_call_syntax('<tool_call>{"name": "go", "arguments": {"room": "hall"}}</tool_call>',
     ...                [{"function": {"name": "go", "parameters": {"properties": {"room": {}}}}}])
@@ -89,6 +95,8 @@ def to_call_syntax(action: str, tools: Sequence[dict[str, Any]]) -> str:
     for call in calls:
         names = order.get(call.name, list(call.arguments))
         values = list(call.positional) + [call.arguments[n] for n in names if n in call.arguments]
+        if spaced:
+            values = [" " + v if isinstance(v, str) and not v.startswith(" ") else v for v in values]
         parts.append(f"{call.name}({', '.join(json.dumps(v, ensure_ascii=False) for v in values)})")
     return " ".join(parts)
 
@@ -105,7 +113,7 @@ def build_examples(
     action_format: str = "as_is",
 ) -> list[tuple[list[int], list[int]]]:
     """``(prompt_ids, response_ids)`` for every turn worth imitating. With
-    ``action_format="call"`` the actions are rewritten by :func:`to_call_syntax`,
+    ``action_format="call"`` (or ``"call_spaced"``) the actions are rewritten by :func:`to_call_syntax`,
     in the targets and in the history the prompts show (as the model will see
     its own actions at rollout time)."""
     from agentgym.rollout import messages_before_turn
@@ -120,10 +128,10 @@ def build_examples(
             if not env_id:
                 raise ConfigError("trajectories without env_id: pass --env so the tool schemas can be rendered.")
             tools[env_id] = list(make(env_id, **(env_kwargs or {})).unwrapped.tools)
-        if action_format == "call":
+        if action_format in ("call", "call_spaced"):
             traj = copy.deepcopy(traj)
             for turn in traj.turns:
-                turn.action = to_call_syntax(turn.action, tools[env_id])
+                turn.action = to_call_syntax(turn.action, tools[env_id], spaced=action_format == "call_spaced")
         for t, turn in enumerate(traj.turns):
             if only_valid and not turn.action_valid:
                 continue
