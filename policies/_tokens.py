@@ -72,6 +72,8 @@ class SegmentEncoder:
         if new:
             if len(self.cache) + len(new) > self.max_entries:
                 self.cache.clear()  # simple and rare: the next turn re-encodes its segments
+                # This batch's cached segments went too: encode all of them again.
+                new = sorted({seg for parts in split for seg in parts[0::2] if seg})
             self.cache.update(zip(new, self._plain(new), strict=True))
         out = []
         for parts in split:
