@@ -75,8 +75,9 @@ class BwrapSandbox:
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            *self._ro_binds(),
+            # /tmp first: binds below it (a virtualenv in /tmp) must stay visible.
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *self._ro_binds(),
             "--bind", workdir, WORKSPACE, "--chdir", WORKSPACE,
             "--uid", "65534", "--gid", "65534",
             "--clearenv",
