@@ -93,8 +93,6 @@ def _check_well_formed(trajs: list[Trajectory], policy, env_id: str, *, tasks: i
 
 
 def test_ask_to_act_rollout_is_well_formed(tiny_policy) -> None:
-    if "agentgym/AskToAct-v0" not in {e.id for e in agentgym.list_envs()}:
-        pytest.skip("AskToAct-v0 is not registered yet")
     trajs = collect("AskToAct-v0", tiny_policy, tasks=2, group_size=3, max_turns=2)
     _check_well_formed(trajs, tiny_policy, "AskToAct-v0", tasks=2, group_size=3)
 
