@@ -236,8 +236,9 @@ class RemoteEnv(AgentEnv):
         if self._session is not None:
             try:
                 self._client.delete(f"/sessions/{self._session}")
-            except httpx.HTTPError:
-                pass  # the server's TTL closes it anyway
+            except httpx.HTTPError as e:
+                # Not fatal: the server's session TTL closes it anyway.
+                logger.debug("could not close remote session %s: %s", self._session, e)
             self._session = None
         if self._owns_client:
             self._client.close()

@@ -100,15 +100,16 @@ def test_episode_end_carries_metrics_and_answer() -> None:
 def test_state_key_is_canonical() -> None:
     """Different guess orders that leave the same interval share an anchor."""
     env = agentgym.make("GuessNumber-v0", split="val")
-    env.reset(options={"task_index": 0})
-    lo, hi, secret = (env.task.meta[k] for k in ("low", "high", "secret"))
-    wrong_low = [n for n in range(lo, secret)]
-    if len(wrong_low) < 2:
-        pytest.skip("secret too close to the bottom for this check")
-    a, b = wrong_low[-2], wrong_low[-1]
-    env.reset(options={"task_index": 0})
+    # The first val task whose secret leaves room for two wrong low guesses.
+    index = next(i for i in range(50) if (t := env.generator.task("val", i, "easy")).meta["secret"] - t.meta["low"] >= 2)
+    env.reset(options={"task_index": index})
+    hi, secret = env.task.meta["high"], env.task.meta["secret"]
+    a, b = secret - 2, secret - 1
     env.step(f"guess({a})")
     *_, info1 = env.step(f"guess({b})")
-    env.reset(options={"task_index": 0})
+    env.reset(options={"task_index": index})
     *_, info2 = env.step(f"guess({b})")
     assert info1["anchor"] == info2["anchor"] == f"{b + 1}..{hi}"
+    env.reset(options={"task_index": index})
+    *_, info3 = env.step(f"guess({a})")
+    assert info3["anchor"] != info1["anchor"]  # a different interval, a different anchor
