@@ -48,8 +48,9 @@ hash=$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)
 # The editable install must point at *this* checkout (a clone elsewhere, or one
 # that moved, leaves a finder for another path: `agentgym.envs` would not import).
 installed_here() {
+  local repo=$PWD
   (cd / && "$PY" -c 'import sys, pathlib, agentgym.envs, agentgym.policies
-sys.exit(0 if pathlib.Path(agentgym.__file__).resolve().parent == pathlib.Path(sys.argv[1]).resolve() / "agentgym" else 1)' "$PWD") 2>/dev/null
+sys.exit(0 if pathlib.Path(agentgym.__file__).resolve().parent == pathlib.Path(sys.argv[1]).resolve() / "agentgym" else 1)' "$repo") 2>/dev/null
 }
 if [ ! -f "$STAMP_DIR/pip-$hash" ] || ! installed_here; then
   log "pip install -e .[all]"
