@@ -90,6 +90,38 @@ def test_response_logprobs_gradients_and_entropy(tiny: HFPolicy) -> None:
     tiny.model.zero_grad(set_to_none=True)
 
 
+@pytest.mark.parametrize("micro_batch_size", [None, 2])
+def test_shared_prefix_scoring_equals_the_plain_forward(tiny: HFPolicy, micro_batch_size: int | None) -> None:
+    """A common system prompt is run once per micro-batch: same logprobs,
+    entropies and gradients as without sharing (rows of different lengths, one
+    whose prompt is the prefix plus a single token)."""
+    g = torch.Generator().manual_seed(0)
+    prefix = torch.randint(3, 400, (60,), generator=g).tolist()
+    prompts = [prefix + torch.randint(3, 400, (n,), generator=g).tolist() for n in (25, 1, 40, 7)]
+    responses = [torch.randint(3, 400, (n,), generator=g).tolist() for n in (4, 9, 1, 6)]
+    results = []
+    for share in (0, 16):
+        tiny.model.zero_grad(set_to_none=True)
+        s = response_logprobs(tiny.model, prompts, responses, pad_token_id=tiny.pad_token_id, with_entropy=True,
+                              micro_batch_size=micro_batch_size, share_prefix=share)
+        assert s.entropy is not None
+        (s.sums().sum() + 0.1 * s.entropy.sum()).backward()
+        grads = torch.cat([p.grad.flatten() for p in tiny.model.parameters()])
+        results.append((s.logprobs.detach(), s.entropy.detach(), grads))
+    tiny.model.zero_grad(set_to_none=True)
+    (lp0, ent0, g0), (lp1, ent1, g1) = results
+    assert torch.allclose(lp0, lp1, atol=1e-5) and torch.allclose(ent0, ent1, atol=1e-5)
+    assert torch.allclose(g0, g1, atol=1e-5 * float(g0.abs().max()))
+
+
+def test_common_prefix_length() -> None:
+    from agentgym.logprobs import common_prefix_length
+
+    assert common_prefix_length([[1, 2, 3], [1, 2, 4], [1, 2, 3, 9]]) == 2
+    assert common_prefix_length([[1, 2, 3], [1, 2, 3]], limit=2) == 2
+    assert common_prefix_length([[5], [1]]) == 0 and common_prefix_length([]) == 0
+
+
 def test_prompt_ids_and_response_ids_are_what_act_uses(tiny: HFPolicy) -> None:
     tools = [{"type": "function", "function": {"name": "guess", "description": "Guess.", "parameters": {
         "type": "object", "properties": {"number": {"type": "integer"}}, "required": ["number"]}}}]
