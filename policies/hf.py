@@ -35,13 +35,17 @@ from typing import Any
 import torch
 
 from agentgym.errors import ConfigError
-from agentgym.policies._prefix import PrefixStore, build_past, weights_signature
+from agentgym.logprobs import common_prefix_length
+from agentgym.policies._prefix import Entry, PrefixStore, build_past, weights_signature
 from agentgym.policies._tokens import SegmentEncoder
 from agentgym.policy import Completion, Message
 
 __all__ = ["HFPolicy", "from_spec", "tiny_from_spec", "model_cache_dir"]
 
 logger = logging.getLogger(__name__)
+
+# A common prefix shorter than this is not worth a separate forward.
+SHARE_MIN_TOKENS = 32
 
 # Names under which HFPolicy.from_pretrained finds a bundled model.
 _BUNDLED = {"smollm2-135m": "smollm2-135m-instruct", "smollm2-135m-instruct": "smollm2-135m-instruct"}
@@ -123,7 +127,9 @@ class HFPolicy:
         self._encoder = SegmentEncoder(tokenizer)
         self.prefix_cache = prefix_cache
         self._prefix = PrefixStore(prefix_cache_tokens)
-        self.stats = {"prompt_tokens": 0, "reused_tokens": 0, "generated_tokens": 0}
+        # reused_tokens: prompt tokens not recomputed for their row (prefix store hits and,
+        # of those, shared_tokens: a prompt prefix common to rows of one call, run once).
+        self.stats = {"prompt_tokens": 0, "reused_tokens": 0, "shared_tokens": 0, "generated_tokens": 0}
         """Running totals: prompt tokens fed, of which taken from the prefix cache, and tokens sampled."""
 
     # ------------------------------------------------------------------
@@ -333,6 +339,7 @@ class HFPolicy:
 
         dev = self.device
         matches = [self._prefix.lookup(p) for p in prompts] if self.prefix_cache else [(None, 0)] * len(prompts)
+        matches = self._share_within_call(prompts, matches)
         reused = [n for _, n in matches]
         self.stats["prompt_tokens"] += sum(len(p) for p in prompts)
         self.stats["reused_tokens"] += sum(reused)
@@ -352,6 +359,28 @@ class HFPolicy:
             cache = DynamicCache()
         logits = self._forward(ids, mask, pos, cache, keep=1)
         return logits, cache, mask, pos[:, -1] + 1
+
+    def _share_within_call(self, prompts: list[list[int]], matches: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
+        """Rows the store had nothing for (typically every episode's first turn)
+        usually still share the system prompt and tool list with each other: run
+        that common prefix once (batch 1) and let those rows reuse it."""
+        fresh = [i for i, (_, n) in enumerate(matches) if n == 0]
+        if not self.prefix_cache or len(fresh) < 2:
+            return matches
+        shared = common_prefix_length([prompts[i] for i in fresh], limit=min(len(prompts[i]) for i in fresh) - 1)
+        if shared < SHARE_MIN_TOKENS:
+            return matches
+        ids = torch.tensor([prompts[fresh[0]][:shared]], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        if not _plain_layers(out.past_key_values):
+            return matches
+        layers = out.past_key_values.layers
+        entry = Entry(ids[0].cpu(), [layer.keys[0] for layer in layers], [layer.values[0] for layer in layers])
+        self.stats["shared_tokens"] += shared * (len(fresh) - 1)
+        matches = list(matches)
+        for i in fresh:
+            matches[i] = (entry, shared)
+        return matches
 
     def _remember(
         self, cache: Any, mask: torch.Tensor, rows: torch.Tensor, local: torch.Tensor,

@@ -217,9 +217,13 @@ class SFTConfig:
         "imitate actions as written, or rewritten as positional calls: pick(\"red mug (1)\"); "
         "call_spaced writes pick(\" red mug (1)\") so names tokenize as in observations",
     )
+    pack: bool = _f(True, "score all turns of a demonstration in one row where the tokens chain (full history): "
+                          "same loss, a fraction of the compute; batch sizes then count rows")
+    observation_weight: float = _f(0.0, "weight of a language-model loss on the observations between actions "
+                                        "(packed rows only; 0 = imitate actions only)")
     epochs: int = _f(3, "passes over the data")
-    batch_size: int = _f(16, "turns per optimizer step")
-    micro_batch_size: int = _f(16, "turns per forward pass")
+    batch_size: int = _f(16, "rows per optimizer step (a row: one turn, or a packed episode)")
+    micro_batch_size: int = _f(16, "rows per forward pass")
     lr: float = _f(1e-3, "AdamW learning rate")
     weight_decay: float = _f(0.0, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "gradient-norm clip (0 disables)")
@@ -234,6 +238,8 @@ class SFTConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}.")
+        if self.observation_weight < 0:
+            raise ConfigError(f"observation_weight must be >= 0, got {self.observation_weight}.")
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

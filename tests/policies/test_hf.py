@@ -229,6 +229,23 @@ def test_prefix_cache_gives_the_same_greedy_episodes(tiny: HFPolicy) -> None:
     assert run(True) == run(False)
 
 
+def test_rows_of_one_call_share_the_system_prompt(tiny: HFPolicy) -> None:
+    """First turns have nothing in the store, but share system prompt + tools:
+    that prefix is run once, and the samples equal those without any reuse."""
+    from agentgym.rollout import collect
+
+    def run(cache: bool) -> tuple[list[list[float]], dict[str, int]]:
+        p = HFPolicy(tiny.model, tiny.tokenizer, temperature=1.0, max_new_tokens=6, prefix_cache=cache, seed=3)
+        trajs = collect("AskToAct-v0", p, tasks=3, group_size=2, max_turns=2, seed=5)
+        return [t.logprobs for x in trajs for t in x.turns], p.stats
+
+    (with_cache, stats), (without, _) = run(True), run(False)
+    assert stats["shared_tokens"] > 100 * 5  # the ~150-token system prompt, skipped for 5 of 6 first turns
+    assert len(with_cache) == len(without)
+    for a, b in zip(with_cache, without, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
 def test_prefix_cache_is_dropped_when_the_weights_change() -> None:
     p = HFPolicy.tiny(seed=1, max_new_tokens=4)
     conv = _convs(1)[0]

@@ -8,7 +8,7 @@ import torch
 import agentgym
 from agentgym.rollout import collect
 from agentgym.train import SFTConfig, train
-from agentgym.train.sft import build_examples, sft
+from agentgym.train.sft import _sft_micro_step, build_examples, build_rows, sft
 
 
 def test_sft_prompts_are_exactly_the_rollout_prompts() -> None:
@@ -19,9 +19,34 @@ def test_sft_prompts_are_exactly_the_rollout_prompts() -> None:
     assert [p for p, _ in examples] == [turn.prompt_ids for turn in turns]
 
 
+def test_packed_sft_loss_equals_the_per_turn_loss() -> None:
+    """Full history: one row per demonstration, same loss and gradient as one row
+    per turn; a history window leaves nothing to chain (one row per turn)."""
+    policy = agentgym.load_policy("tiny", max_new_tokens=6)
+    trajs = collect("AskToAct-v0", agentgym.load_policy("scripted:explorer"), tasks=3, max_turns=8,
+                    env_kwargs={"difficulty": "easy"})
+    kw = {"env_kwargs": {"difficulty": "easy"}, "action_format": "call_spaced"}
+    packed, single = build_rows(policy, trajs, pack=True, **kw), build_rows(policy, trajs, pack=False, **kw)
+    turns = sum(len(t.turns) for t in trajs)
+    assert len(packed) == 3 and len(single) == turns == sum(len(r.members) for r in packed)
+    assert len(build_rows(policy, trajs, pack=True, history=2, **kw)) > 3
+    results = []
+    for rows in (single, packed):
+        policy.model.zero_grad(set_to_none=True)
+        n_tok = float(sum(e - s for r in rows for s, e in r.spans))
+        loss, stats = _sft_micro_step(policy.model, rows, policy.pad_token_id, n_tok, 0.0)
+        loss.backward()
+        results.append((float(loss), torch.cat([p.grad.flatten() for p in policy.model.parameters()])))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-5)
+    assert torch.allclose(results[0][1], results[1][1], atol=1e-5 * float(results[0][1].abs().max()))
+    # The observation loss adds the environment's replies, weighted.
+    loss_obs, stats = _sft_micro_step(policy.model, packed, policy.pad_token_id, 1.0, 0.5)
+    assert stats["obs_tokens"] > stats["tokens"] and float(loss_obs) > results[1][0]
+
+
 def test_sft_on_oracle_demonstrations_lowers_the_nll_and_saves_a_loadable_policy(tmp_path) -> None:
     cfg = SFTConfig(env="GuessNumber-v0", env_kwargs={"difficulty": "easy"}, tasks=12, epochs=4, lr=5e-3,
-                    batch_size=8, out_dir=str(tmp_path / "sft"), max_new_tokens=16, threads=1)
+                    batch_size=2, out_dir=str(tmp_path / "sft"), max_new_tokens=16, threads=1)
     result = sft(cfg)
     nll = [m["sft/nll"] for m in result.metrics]
     assert nll[-1] < 0.6 * nll[0]
