@@ -86,7 +86,9 @@ class TrainConfig:
     entropy_coef: float = _f(0.0, "weight of the entropy bonus")
     ppo_epochs: int = _f(1, "passes over each iteration's rollouts")
     num_mini_batches: int = _f(1, "optimizer steps per epoch (the rollouts are split this many ways)")
-    micro_batch_size: int = _f(16, "sequences per forward pass (memory bound; does not change the maths)")
+    micro_batch_size: int = _f(16, "rows per forward pass (memory bound; does not change the maths)")
+    pack: bool = _f(True, "score the turns of a trajectory as one row where their tokens chain (full history): "
+                          "same numbers, a fraction of the compute")
     lr: float = _f(1e-5, "AdamW learning rate")
     weight_decay: float = _f(0.0, "AdamW weight decay")
     adam_betas: tuple[float, ...] = _f((0.9, 0.999), "AdamW betas (comma-separated)")

@@ -39,7 +39,7 @@ from agentgym.credit import (
 from agentgym.train.checkpoint import TrainState
 from agentgym.train.config import TrainConfig
 from agentgym.train.run import TrainingRun
-from agentgym.train.update import Dist, build_samples, precompute, update_policy
+from agentgym.train.update import Dist, build_samples, build_units, precompute, update_policy
 from agentgym.trajectory import Trajectory
 
 __all__ = ["train", "TrainResult", "rollout_metrics"]
@@ -101,11 +101,13 @@ def train(
         metrics.update(advantage_metrics(advantages))
         if config.estimator == "gigpo":
             metrics.update(step_group_stats(trainable, similarity=config.similarity))
-        # 4. Policy update: PPO-clip epochs over mini-batches of turns, AdamW.
-        samples = build_samples(trainable, advantages)
-        precompute(run.model, run.reference, samples, config, run.pad_token_id)
-        metrics.update(update_policy(run.model, run.optimizer, run.scheduler, samples, config,
+        # 4. Policy update: PPO-clip epochs over mini-batches of turns (packed per
+        #    trajectory where the tokens chain), AdamW.
+        units = build_units(build_samples(trainable, advantages), pack=config.pack)
+        precompute(run.model, run.reference, units, config, run.pad_token_id)
+        metrics.update(update_policy(run.model, run.optimizer, run.scheduler, units, config,
                                      pad_token_id=run.pad_token_id, iteration=iteration, dist=run.dist))
+        metrics["train/rows"] = float(len(units))
         t4 = time.perf_counter()
         run.state.iteration = iteration + 1
         run.state.optimizer_steps += int(metrics["train/optimizer_steps"])

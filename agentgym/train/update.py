@@ -5,6 +5,12 @@ advantage. Per mini-batch: token-mean loss over all its response tokens
 (micro-batched forward/backward, gradients summed), gradients summed across
 processes, a non-finite check, gradient clipping, one AdamW step.
 
+Packing (``config.pack``, on by default): the turns of one trajectory whose
+token ids chain (full history) are scored as one row (:mod:`agentgym.packing`);
+the numbers equal per-turn scoring, the compute is that of one forward over the
+episode. Rows — a packed episode, or a single turn where nothing chains — are
+then the unit that mini-batches are drawn from and ``micro_batch_size`` counts.
+
 Why gradients are all-reduced by hand rather than by a DDP wrapper: processes
 hold whole groups, so they hold different numbers of turns; DDP needs the same
 number of backward calls everywhere. Here every process does as many micro
@@ -23,13 +29,13 @@ from typing import Any
 
 import torch
 
-from agentgym.logprobs import response_logprobs
+from agentgym.packing import PackedRow, pack_chain, packed_logprobs
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 from agentgym.train.loss import policy_loss
 from agentgym.trajectory import Trajectory
 
-__all__ = ["Sample", "build_samples", "update_policy", "Dist"]
+__all__ = ["Sample", "build_samples", "build_units", "update_policy", "Dist"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +52,10 @@ class Sample:
     advantage: float
     old: torch.Tensor | None = field(default=None, repr=False)  # (R,) log-probs before the update
     ref: torch.Tensor | None = field(default=None, repr=False)  # (R,) under the reference
+    trajectory: int = -1  # index of its trajectory (turns of one trajectory may be packed)
+
+
+Unit = list[Sample]  # the turns scored in one row: a packed trajectory (in turn order) or one turn
 
 
 class Dist:
@@ -74,13 +84,46 @@ class Dist:
 def build_samples(trajectories: Sequence[Trajectory], advantages: Sequence[Sequence[float]]) -> list[Sample]:
     """One sample per turn that has sampled tokens (scripted turns have none)."""
     out = []
-    for traj, row in zip(trajectories, advantages, strict=True):
+    for k, (traj, row) in enumerate(zip(trajectories, advantages, strict=True)):
         if traj.failed:
             continue
         for turn, adv in zip(traj.turns, row, strict=True):
             if turn.response_ids and turn.prompt_ids:
-                out.append(Sample(turn.prompt_ids, turn.response_ids, turn.logprobs, float(adv)))
+                out.append(Sample(turn.prompt_ids, turn.response_ids, turn.logprobs, float(adv), trajectory=k))
     return out
+
+
+def build_units(samples: Sequence[Sample], pack: bool = True) -> list[Unit]:
+    """Group samples into rows: consecutive turns of a trajectory whose ids
+    chain share a row when ``pack``; every other sample is a row of its own."""
+    if not pack:
+        return [[s] for s in samples]
+    units: list[Unit] = []
+    start = 0
+    while start < len(samples):
+        end = start + 1
+        while end < len(samples) and samples[end].trajectory == samples[start].trajectory >= 0:
+            end += 1
+        chunk = samples[start:end]
+        for row in pack_chain([s.prompt_ids for s in chunk], [s.response_ids for s in chunk]):
+            units.append([chunk[m] for m in row.members])
+        start = end
+    return units
+
+
+def _rows(units: Sequence[Unit]) -> tuple[list[PackedRow], list[Sample]]:
+    """Packed rows of ``units`` and their samples in member order."""
+    rows, flat = [], []
+    for unit in units:
+        (row,) = pack_chain([s.prompt_ids for s in unit], [s.response_ids for s in unit],
+                            members=range(len(flat), len(flat) + len(unit)))
+        rows.append(row)
+        flat.extend(unit)
+    return rows, flat
+
+
+def _length(unit: Unit) -> int:
+    return len(unit[-1].prompt_ids) + len(unit[-1].response_ids)
 
 
 def _pad(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
@@ -90,46 +133,42 @@ def _pad(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
     return out
 
 
-def _score(model: Any, samples: Sequence[Sample], config: TrainConfig, pad: int, entropy: bool = False) -> Any:
-    return response_logprobs(
-        model,
-        [s.prompt_ids for s in samples],
-        [s.response_ids for s in samples],
-        pad_token_id=pad,
-        temperature=config.temperature,
-        with_entropy=entropy,
-        micro_batch_size=config.micro_batch_size,
-    )
+def _score(model: Any, units: Sequence[Unit], config: TrainConfig, pad: int, entropy: bool = False) -> tuple[Any, list[Sample]]:
+    """Scores of every sample of ``units``, rows in the order of the returned samples."""
+    rows, flat = _rows(units)
+    scores, _ = packed_logprobs(model, rows, pad_token_id=pad, temperature=config.temperature, with_entropy=entropy,
+                                micro_batch_size=config.micro_batch_size)
+    return scores, flat
 
 
 @torch.no_grad()
-def precompute(model: Any, reference: Any, samples: Sequence[Sample], config: TrainConfig, pad: int) -> None:
+def precompute(model: Any, reference: Any, units: Sequence[Unit], config: TrainConfig, pad: int) -> None:
     """Fill ``sample.old`` (when the update is not a single on-policy step) and
     ``sample.ref`` (when the KL is on), in no-grad passes."""
-    ordered = sorted(samples, key=lambda s: len(s.prompt_ids) + len(s.response_ids))  # less padding
+    ordered = sorted(units, key=_length)  # less padding
     if config.ppo_epochs > 1 or config.num_mini_batches > 1:
-        scores = _score(model, ordered, config, pad)
-        for i, s in enumerate(ordered):
+        scores, flat = _score(model, ordered, config, pad)
+        for i, s in enumerate(flat):
             s.old = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
     if reference.needed:
         ref_model, ctx = reference.context()
         with ctx:
-            scores = _score(ref_model, ordered, config, pad)
-        for i, s in enumerate(ordered):
+            scores, flat = _score(ref_model, ordered, config, pad)
+        for i, s in enumerate(flat):
             s.ref = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
 
 
-def _mini_batches(samples: Sequence[Sample], config: TrainConfig, iteration: int, epoch: int, rank: int) -> list[list[Sample]]:
+def _mini_batches(units: Sequence[Unit], config: TrainConfig, iteration: int, epoch: int, rank: int) -> list[list[Unit]]:
     gen = torch.Generator().manual_seed(derive_seed("minibatch", config.seed, iteration, epoch, rank) % 2**62)
-    order = torch.randperm(len(samples), generator=gen).tolist()
+    order = torch.randperm(len(units), generator=gen).tolist()
     k = config.num_mini_batches
     bounds = [round(j * len(order) / k) for j in range(k + 1)]
-    return [[samples[order[i]] for i in range(bounds[j], bounds[j + 1])] for j in range(k)]
+    return [[units[order[i]] for i in range(bounds[j], bounds[j + 1])] for j in range(k)]
 
 
-def _micro_step(model: Any, micro: list[Sample], config: TrainConfig, pad: int, num_tokens: float) -> tuple[float, dict[str, float]]:
-    """Forward + backward of one micro-batch; returns the loss and token sums."""
-    scores = _score(model, micro, config, pad, entropy=True)
+def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, num_tokens: float) -> tuple[float, dict[str, float]]:
+    """Forward + backward of one micro-batch of rows; returns the loss and token sums."""
+    scores, micro = _score(model, units, config, pad, entropy=True)
     lp, mask = scores.logprobs, scores.mask  # (b, R)
     R = lp.shape[1]
     dev = lp.device
@@ -156,24 +195,25 @@ def update_policy(
     model: Any,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
-    samples: list[Sample],
+    units: list[Unit],
     config: TrainConfig,
     *,
     pad_token_id: int,
     iteration: int,
     dist: Dist,
 ) -> dict[str, float]:
-    """Run ``ppo_epochs`` x ``num_mini_batches`` optimizer steps; returns metrics."""
+    """Run ``ppo_epochs`` x ``num_mini_batches`` optimizer steps over the rows
+    of :func:`build_units`; returns metrics."""
     params = [p for p in model.parameters() if p.requires_grad]
     totals = dict.fromkeys(STAT_KEYS, 0.0)
     steps = skipped = 0
     grad_norms: list[float] = []
     model.train()
     for epoch in range(config.ppo_epochs):
-        for batch in _mini_batches(samples, config, iteration, epoch, dist.rank):
+        for batch in _mini_batches(units, config, iteration, epoch, dist.rank):
             # Similar lengths share a micro-batch (less padding; the token mean is unchanged).
-            batch = sorted(batch, key=lambda s: len(s.prompt_ids) + len(s.response_ids))
-            local_tokens = float(sum(len(s.response_ids) for s in batch))
+            batch = sorted(batch, key=_length)
+            local_tokens = float(sum(len(s.response_ids) for unit in batch for s in unit))
             num_tokens = max(1.0, dist.sum(torch.tensor([local_tokens], dtype=torch.float64)).item())
             finite = True
             for start in range(0, len(batch), config.micro_batch_size):
@@ -194,7 +234,7 @@ def update_policy(
                 logger.warning("iteration %d: non-finite loss or gradient (norm %s); step skipped", iteration, norm)
             optimizer.zero_grad(set_to_none=True)
     metrics = _update_metrics(dist.sum_floats(totals), steps, skipped, grad_norms, optimizer)
-    if not (samples and samples[0].ref is not None):
+    if not (units and units[0][0].ref is not None):
         del metrics["loss/kl"]  # no reference pass ran (kl_coef = 0)
     if dist.world > 1:
         metrics["dist/param_divergence"] = dist.divergence(params)

@@ -15,7 +15,7 @@ import torch
 
 from agentgym.train import train
 from agentgym.train.logging import read_metrics
-from agentgym.train.update import Dist, Sample, update_policy
+from agentgym.train.update import Dist, Sample, build_units, update_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,8 +94,40 @@ def test_non_finite_step_is_skipped_not_applied(tiny_config) -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=0.1)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     samples = [Sample([1, 2, 3], [4, 5], [-1.0, -1.0], float("nan")), Sample([1, 2], [6], [-1.0], 1.0)]
-    m = update_policy(model, opt, sched, samples, tiny_config, pad_token_id=0, iteration=0, dist=Dist())
+    m = update_policy(model, opt, sched, build_units(samples), tiny_config, pad_token_id=0, iteration=0, dist=Dist())
     assert m["train/skipped_steps"] == 1.0 and m["train/optimizer_steps"] == 0.0
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), before, strict=True))
-    ok = update_policy(model, opt, sched, samples[1:], tiny_config, pad_token_id=0, iteration=0, dist=Dist())
+    ok = update_policy(model, opt, sched, build_units(samples[1:]), tiny_config, pad_token_id=0, iteration=0, dist=Dist())
     assert ok["train/optimizer_steps"] == 1.0 and math.isfinite(ok["train/grad_norm"])
+
+
+def test_packed_update_equals_the_per_turn_update(tiny_config) -> None:
+    """Turns whose ids chain (full history) are scored as one row per trajectory
+    and give the same optimizer step as scoring turn by turn; a turn that does
+    not chain (re-tokenised differently) starts a new row."""
+    import agentgym
+
+    g = torch.Generator().manual_seed(0)
+    system = torch.randint(3, 400, (40,), generator=g).tolist()
+    samples = []
+    for k, turns in enumerate((3, 2, 4)):
+        seq = system + torch.randint(3, 400, (6,), generator=g).tolist()
+        for t in range(turns):
+            r = torch.randint(3, 400, (3 + t,), generator=g).tolist()
+            samples.append(Sample(list(seq), r, [-1.0] * len(r), float(k - t) / 2, trajectory=k))
+            seq += r + torch.randint(3, 400, (5,), generator=g).tolist()
+    samples[-1].prompt_ids[45] = 2  # breaks the last trajectory's chain before its last turn
+    weights = []
+    for pack in (False, True):
+        model = agentgym.load_policy("tiny").model
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)  # Adam's first step would amplify float noise to +-lr
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+        units = build_units(samples, pack=pack)
+        assert [len(u) for u in units] == ([3, 2, 3, 1] if pack else [1] * 9)
+        update_policy(model, opt, sched, units, tiny_config.replace(micro_batch_size=2), pad_token_id=0,
+                      iteration=0, dist=Dist())
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    start = torch.cat([p.detach().flatten() for p in agentgym.load_policy("tiny").model.parameters()])
+    steps = [w - start for w in weights]
+    assert steps[0].abs().max() > 1e-3  # a real step was taken
+    assert torch.allclose(steps[0], steps[1], atol=1e-5 * float(steps[0].abs().max()))
