@@ -227,6 +227,8 @@ class SFTConfig:
     batch_size: int = _f(16, "rows per optimizer step (a row: one turn, or a packed episode)")
     micro_batch_size: int = _f(16, "rows per forward pass")
     lr: float = _f(1e-3, "AdamW learning rate")
+    lr_schedule: Literal["constant", "linear", "cosine"] = _f("constant", "learning-rate schedule after warm-up")
+    warmup_steps: int = _f(0, "optimizer steps of linear warm-up")
     weight_decay: float = _f(0.0, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "gradient-norm clip (0 disables)")
     temperature: float = _f(1.0, "sampling temperature saved with the policy (used by later rollouts)")
@@ -240,6 +242,8 @@ class SFTConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}.")
+        if self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps must be >= 0, got {self.warmup_steps}.")
         if self.observation_weight < 0:
             raise ConfigError(f"observation_weight must be >= 0, got {self.observation_weight}.")
 

@@ -125,9 +125,15 @@ def build_optimizer(model: Any, config: TrainConfig) -> torch.optim.Optimizer:
     )
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up, then constant, linear decay to 0 or cosine decay to 0."""
-    total = max(1, config.iterations * config.ppo_epochs * config.num_mini_batches)
+def build_scheduler(optimizer: torch.optim.Optimizer, config: Any, total_steps: int | None = None) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then constant, linear decay to 0 or cosine decay to 0.
+
+    ``config`` needs ``lr_schedule`` and ``warmup_steps`` (a ``TrainConfig`` or
+    an ``SFTConfig``); ``total_steps`` defaults to a ``TrainConfig``'s
+    ``iterations x ppo_epochs x num_mini_batches``."""
+    if total_steps is None:
+        total_steps = config.iterations * config.ppo_epochs * config.num_mini_batches
+    total = max(1, total_steps)
     warm = config.warmup_steps
 
     def factor(step: int) -> float:

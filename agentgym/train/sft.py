@@ -45,7 +45,7 @@ from agentgym.registry import make
 from agentgym.tasks import derive_seed
 from agentgym.train.config import SFTConfig, to_toml
 from agentgym.train.loss import sft_loss
-from agentgym.train.setup import seed_everything, set_threads
+from agentgym.train.setup import build_scheduler, seed_everything, set_threads
 from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
 
 __all__ = ["sft", "SFTResult", "build_examples", "build_rows", "collect_demonstrations", "to_call_syntax"]
@@ -238,6 +238,7 @@ def _fit(policy: Any, rows: list[PackedRow], config: SFTConfig,
     pad = int(getattr(policy, "pad_token_id", 0) or 0)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                             weight_decay=config.weight_decay)
+    sched = build_scheduler(opt, config, total_steps=config.epochs * math.ceil(len(rows) / config.batch_size))
     context = config.observation_weight > 0
     model.train()
     metrics = []
@@ -268,6 +269,7 @@ def _fit(policy: Any, rows: list[PackedRow], config: SFTConfig,
             else:
                 skipped += 1
                 logger.warning("SFT: non-finite loss or gradient; step skipped")
+            sched.step()  # the schedule follows batches, applied or skipped
             opt.zero_grad(set_to_none=True)
         row = {"epoch": epoch, "sft/nll": sums["nll"] / max(sums["tokens"], 1.0), "sft/tokens": sums["tokens"],
                "sft/steps": float(steps), "sft/skipped_steps": float(skipped), "time/epoch": time.perf_counter() - t0}
