@@ -80,6 +80,7 @@ class AskToActEnv(AgentEnv):
         "never_ask": "agentgym.envs.embodied.oracle:never_ask",
         "always_ask": "agentgym.envs.embodied.oracle:always_ask",
         "explorer": "agentgym.envs.embodied.oracle:explorer",
+        "noisy_explorer": "agentgym.envs.embodied.oracle:noisy_explorer",
     }
 
     def __init__(

@@ -12,6 +12,12 @@
   (1)?") and then confirms its choice, even when nothing was ambiguous.
 * ``explorer`` — an expert without privileged knowledge: searches the whole
   home first, so every action follows from the transcript (the one to imitate).
+* ``noisy_explorer`` — the explorer with injected mistakes (DART-style noise,
+  Laskey et al., 2017): a third of its ``pick``/``place`` calls are first made
+  with a near-miss name (a wrong colour or number, a receptacle that is not
+  here), which the env rejects, and then made right. Behaviour cloning on it
+  (``agentgym sft`` skips invalid turns as targets but keeps them as context)
+  teaches recovery from exactly the copying errors a small model makes.
 
 Each is a function ``(env) -> action text`` (see ``AskToActEnv.scripted_policies``);
 per-episode scratch state lives in ``env.policy_memo``.
@@ -19,11 +25,13 @@ per-episode scratch state lives in ``env.policy_memo``.
 
 from __future__ import annotations
 
-from agentgym import ToolCall
+from agentgym import ToolCall, parse_tool_calls
 from agentgym.envs.embodied.env import AskToActEnv
-from agentgym.envs.embodied.home import EXAMINE_KINDS
+from agentgym.envs.embodied.home import COLOURS, EXAMINE_KINDS, ROOM_CATALOG
 
-__all__ = ["always_ask", "explorer", "never_ask", "oracle"]
+__all__ = ["always_ask", "explorer", "never_ask", "noisy_explorer", "oracle"]
+
+NOISE = 1 / 3  # share of noisy_explorer's pick/place calls first made with a near miss
 
 
 def _call(name: str, **arguments: str) -> str:
@@ -117,6 +125,43 @@ def explorer(env: AskToActEnv) -> str:
             return _call("ask", question=f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
         memo["choice"] = left[0] if left else h.instances[0]
     return _fetch(env, memo.get("choice", env.held if env.held is not None else h.instances[0]))
+
+
+def noisy_explorer(env: AskToActEnv) -> str:
+    """:func:`explorer`, but each ``pick``/``place`` is first tried with a near-miss
+    name, with probability :data:`NOISE`, once per call (draws from ``env.np_random``).
+    Invalid actions leave the env's state unchanged, so the explorer's next
+    action is the correct call."""
+    action = explorer(env)
+    (call,) = parse_tool_calls(action)
+    memo = env.policy_memo
+    if call.name not in ("pick", "place") or memo.pop("missed", None) == action:
+        return action  # not a name to miss, or the retry after a near miss
+    miss = _near_miss(env, call) if env.np_random.random() < NOISE else None
+    if miss is None:
+        return action
+    memo["missed"] = action
+    return _call(call.name, **miss)
+
+
+def _near_miss(env: AskToActEnv, call: ToolCall) -> dict[str, str] | None:
+    """``call``'s arguments with one name changed to one the env will reject."""
+    h, rng = env.home, env.np_random
+    args = dict(call.arguments)
+    if call.name == "place" and rng.random() < 0.5:
+        here = set(h.room_receptacles[env.room])
+        others = sorted({r for rs in ROOM_CATALOG.values() for r, _ in rs} - here)
+        args["receptacle"] = others[int(rng.integers(len(others)))]
+        return args
+    colour, *rest = args["object"].split(" ")
+    number = rest[-1]  # "(1)"
+    names = [f"{c} {' '.join(rest)}" for c in COLOURS if c != colour]
+    names += [f"{colour} {' '.join(rest[:-1])} ({k})" for k in range(1, 4) if f"({k})" != number]
+    names = [n for n in names if h.find(n) is None]
+    if not names:
+        return None
+    args["object"] = names[int(rng.integers(len(names)))]
+    return args
 
 
 def never_ask(env: AskToActEnv) -> str:

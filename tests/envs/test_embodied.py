@@ -118,6 +118,17 @@ def test_explorer_solves_val_from_observations_alone(difficulty: str) -> None:
     assert max(m["turns"] for m in metrics) <= limit
 
 
+@pytest.mark.parametrize("difficulty", LEVELS)
+def test_noisy_explorer_recovers_from_its_near_misses(difficulty: str) -> None:
+    # Near misses are rejected (invalid, state unchanged) and then made right.
+    metrics = episodes(difficulty, "noisy_explorer", 150)
+    assert sum(m["success"] for m in metrics) / len(metrics) >= 0.95
+    assert 0.15 <= sum(m["invalid_actions"] > 0 for m in metrics) / len(metrics) <= 0.9
+    clean = episodes(difficulty, "explorer", 150)
+    # Each miss costs one extra turn, nothing else.
+    assert [m["turns"] - m["invalid_actions"] for m in metrics] == [m["turns"] for m in clean]
+
+
 def test_easy_is_short() -> None:
     turns = [m["turns"] for m in episodes("easy", "oracle", 150)]
     assert max(turns) <= 6 and 3 <= sum(turns) / len(turns) <= 5
