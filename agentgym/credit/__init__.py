@@ -14,6 +14,9 @@ trajectories that share a ``group_id``.
            discounted; needs :func:`score_information_gain` first
 =========  ==================================================================
 
+:func:`reweight_rewards` (the trainer's ``reward_weights``) recomputes turn
+rewards from the env's reward parts before any estimator runs.
+
 >>> from agentgym.credit import compute_advantages
 >>> advantages = compute_advantages("gigpo", trajectories, gamma=0.95)  # doctest: +SKIP
 
@@ -33,6 +36,7 @@ from agentgym.credit.grpo import episode_advantages, grpo
 from agentgym.credit.igpo import igpo, igpo_rewards
 from agentgym.credit.rloo import rloo
 from agentgym.credit.scoring import answer_scores, score_information_gain
+from agentgym.credit.shaping import reweight_rewards
 from agentgym.errors import ConfigError, did_you_mean
 from agentgym.trajectory import Trajectory
 
@@ -51,6 +55,7 @@ __all__ = [
     "igpo_rewards",
     "needs_scoring",
     "normalize",
+    "reweight_rewards",
     "rloo",
     "score_information_gain",
     "step_advantages",

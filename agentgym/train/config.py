@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -79,6 +80,10 @@ class TrainConfig:
     similarity: float | None = _f(None, "GiGPO: merge text anchors whose difflib ratio >= this (None: exact)")
     igpo_gamma: float = _f(1.0, "discount of IGPO's returns")
     filter_groups: bool = _f(False, "drop groups whose returns are all equal (DAPO dynamic sampling)")
+    reward_weights: dict[str, float] = _f(
+        {}, "weights of the env's reward parts in the training reward, as JSON (parts not named keep 1; "
+            "e.g. '{\"invalid_action\": 0, \"question\": 0}' trains on success alone; validation is unaffected)"
+    )
     # --- loss and optimiser ---------------------------------------------
     clip_eps_low: float = _f(0.2, "PPO ratio clip below: ratio >= 1 - clip_eps_low")
     clip_eps_high: float = _f(0.28, "PPO ratio clip above: ratio <= 1 + clip_eps_high (DAPO clip-higher)")
@@ -138,6 +143,11 @@ class TrainConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}.")
         if self.step_rewards == "igpo" and self.estimator != "gigpo":
             raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' with it.")
+        bad = {k: w for k, w in self.reward_weights.items()
+               if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w)}
+        if bad:
+            raise ConfigError(f"reward_weights must map reward parts to finite numbers, got {bad}; "
+                              "e.g. '{\"invalid_action\": 0.0}'.")
         if len(self.adam_betas) != 2:
             raise ConfigError(f"adam_betas needs two numbers (e.g. '0.9,0.999'), got {self.adam_betas}.")
         if self.tasks_per_iter * self.group_size < self.num_mini_batches:

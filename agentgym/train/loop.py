@@ -4,6 +4,7 @@
 
     for iteration in range(start, config.iterations):
         trajectories = rollout(...)              # G episodes for each of this process's tasks
+        reweight_rewards(...)                    # only with reward_weights: shape the reward
         score_information_gain(policy, ...)      # IGPO only: one batched no-grad pass
         advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO, per turn
         update_policy(...)                       # PPO-clip epochs x mini-batches, AdamW
@@ -33,6 +34,7 @@ from agentgym.credit import (
     compute_advantages,
     filter_groups,
     needs_scoring,
+    reweight_rewards,
     score_information_gain,
     step_group_stats,
 )
@@ -85,6 +87,9 @@ def train(
         # 1. Rollouts: group_size episodes for each of this process's tasks.
         trajectories = run.rollout(iteration)
         metrics.update(rollout_metrics(trajectories, run.dist))
+        if config.reward_weights:  # the training reward: reweighted reward parts
+            trajectories = reweight_rewards(trajectories, config.reward_weights)
+            metrics["rollout/train_return"] = rollout_metrics(trajectories, run.dist)["rollout/return"]
         t1 = time.perf_counter()
         # 2. IGPO scoring (only if the estimator reads Turn.info_gain).
         if needs_scoring(config.estimator, config.credit_params()):

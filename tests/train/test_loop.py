@@ -51,6 +51,14 @@ def test_training_changes_the_parameters(tiny_config) -> None:
     assert result.metrics[0]["train/optimizer_steps"] == 1.0
 
 
+def test_reward_weights_shape_the_training_reward_only(tiny_config) -> None:
+    # An untrained model's actions are invalid: the env's return is negative, the
+    # training return without the penalty part is not; validation reports the env's.
+    m = train(tiny_config.replace(iterations=1, reward_weights={"invalid_action": 0.0})).metrics[0]
+    assert m["rollout/return"] < 0 and m["rollout/invalid_frac"] > 0
+    assert m["rollout/train_return"] == pytest.approx(m["rollout/success"])
+
+
 def _comparable(row: dict) -> dict:
     return {k: v for k, v in row.items() if not k.startswith(("time/", "perf/"))}
 
