@@ -81,6 +81,7 @@ class AskToActEnv(AgentEnv):
         "always_ask": "agentgym.envs.embodied.oracle:always_ask",
         "explorer": "agentgym.envs.embodied.oracle:explorer",
         "noisy_explorer": "agentgym.envs.embodied.oracle:noisy_explorer",
+        "terse_explorer": "agentgym.envs.embodied.oracle:terse_explorer",
     }
 
     def __init__(

@@ -12,6 +12,11 @@
   (1)?") and then confirms its choice, even when nothing was ambiguous.
 * ``explorer`` — an expert without privileged knowledge: searches the whole
   home first, so every action follows from the transcript (the one to imitate).
+* ``terse_explorer`` — the explorer, naming objects by type and number
+  (``pick("lamp (1)")`` for the blue lamp (1)), which the env accepts as well.
+  The number is unique among objects of a type, so nothing is lost; a small
+  model imitating it copies a name *forward* from what it read (the number that
+  follows the type) instead of recalling the colour printed before it.
 * ``noisy_explorer`` — the explorer with injected mistakes (DART-style noise,
   Laskey et al., 2017): a third of its ``pick``/``place`` calls are first made
   with a near-miss name (a wrong colour or number, a receptacle that is not
@@ -29,7 +34,7 @@ from agentgym import ToolCall, parse_tool_calls
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.home import COLOURS, EXAMINE_KINDS, ROOM_CATALOG
 
-__all__ = ["always_ask", "explorer", "never_ask", "noisy_explorer", "oracle"]
+__all__ = ["always_ask", "explorer", "never_ask", "noisy_explorer", "oracle", "terse_explorer"]
 
 NOISE = 1 / 3  # share of noisy_explorer's pick/place calls first made with a near miss
 
@@ -125,6 +130,15 @@ def explorer(env: AskToActEnv) -> str:
             return _call("ask", question=f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
         memo["choice"] = left[0] if left else h.instances[0]
     return _fetch(env, memo.get("choice", env.held if env.held is not None else h.instances[0]))
+
+
+def terse_explorer(env: AskToActEnv) -> str:
+    """:func:`explorer` with every object argument written as ``"type (n)"``."""
+    (call,) = parse_tool_calls(explorer(env))
+    objects, by_name = env.home.objects, env.home.by_name
+    args = {k: f"{objects[by_name[v]].type} ({objects[by_name[v]].n})" if v in by_name else v
+            for k, v in call.arguments.items()}
+    return _call(call.name, **args)
 
 
 def noisy_explorer(env: AskToActEnv) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agentgym
-from agentgym import Task, ToolCall
+from agentgym import Task, ToolCall, parse_tool_calls
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.tasks import AskToActTasks
 from agentgym.testing import check_agent_env, run_scripted_episode
@@ -116,6 +117,21 @@ def test_explorer_solves_val_from_observations_alone(difficulty: str) -> None:
     assert all(m["questions_asked"] == (m["candidates"] > 1) for m in metrics)
     limit = {"easy": 6, "medium": 16, "hard": 26}[difficulty]
     assert max(m["turns"] for m in metrics) <= limit
+
+
+@pytest.mark.parametrize("difficulty", LEVELS)
+def test_terse_explorer_names_objects_by_type_and_number(difficulty: str) -> None:
+    # "lamp (1)" is accepted wherever "blue lamp (1)" is: the same episodes, step for step.
+    env = make(difficulty)
+    for k, task in enumerate(val_tasks(difficulty, 100)):
+        terse = run_scripted_episode(env, seed=k, name="terse_explorer", options={"task": task})
+        full = run_scripted_episode(env, seed=k, name="explorer", options={"task": task})
+        assert [step[1:] for step in terse[1:-1]] == [step[1:] for step in full[1:-1]]
+        assert terse[-1] == full[-1] and terse[-1]["success"] == 1.0
+        for step in terse[1:-1]:
+            (tool_call,) = parse_tool_calls(step[0])
+            if "object" in tool_call.arguments:
+                assert re.fullmatch(r"[a-z]+ \(\d+\)", tool_call.arguments["object"]), step[0]
 
 
 @pytest.mark.parametrize("difficulty", LEVELS)
