@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The training demo (README "Training", BENCHMARKS.md): a tiny model is warm-started
 # by behaviour cloning on scripted-expert episodes, then trained with GiGPO on
-# AskToAct (easy). Validation success (32 val tasks, greedy) is logged before RL and
-# every few iterations; the learning curve lands in OUT/rl/learning_curve.png.
+# AskToAct (easy). Validation success (100 val tasks, greedy) is logged before RL and
+# every 10 iterations; the learning curve lands in OUT/rl/learning_curve.png.
 #
 #   bash scripts/demo_asktoact.sh [OUT]        # default OUT=runs/demo
 set -euo pipefail

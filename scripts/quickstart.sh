@@ -14,12 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/quickstart}
-# The training demo's configs (configs/asktoact_easy_*.toml): ~8 min of behaviour
-# cloning and ~15 min of GiGPO on 2 CPU cores. QUICKSTART_SFT_TASKS and
+# The training demo's configs (configs/asktoact_easy_*.toml): ~6 min of behaviour
+# cloning and ~12 min of GiGPO on 2 CPU cores. QUICKSTART_SFT_TASKS and
 # QUICKSTART_ITERATIONS shrink it (a smoke run; the agent then learns less).
 SFT_TASKS=${QUICKSTART_SFT_TASKS:-}
 ITERATIONS=${QUICKSTART_ITERATIONS:-}
-EVAL_TASKS=${QUICKSTART_EVAL_TASKS:-100}
+EVAL_TASKS=${QUICKSTART_EVAL_TASKS:-200}
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
 
 bash scripts/setup.sh

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from agentgym.errors import ConfigError
-from agentgym.train.config import SFTConfig, TrainConfig, add_config_arguments
+from agentgym.train.config import (
+    SFTConfig,
+    TrainConfig,
+    add_config_arguments,
+    config_from_namespace,
+)
 
 
 def test_toml_with_tables_and_flag_overrides(tmp_path) -> None:
@@ -67,3 +73,14 @@ def test_every_field_is_a_flag_with_its_doc_as_help() -> None:
     sft_parser = argparse.ArgumentParser()
     add_config_arguments(sft_parser, SFTConfig)
     assert "--only_success" in sft_parser.format_help()
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_configs_load_and_validate(path) -> None:
+    cls = SFTConfig if path.stem.endswith("_sft") else TrainConfig
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, cls)
+    cfg = config_from_namespace(cls, parser.parse_args(["--config", str(path)]))  # as the CLI loads it
+    if path.name == "asktoact_easy_gigpo.toml":  # the demo trains on success alone
+        assert cfg.reward_weights == {"invalid_action": 0.0, "question": 0.0}
