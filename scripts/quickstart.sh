@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/quickstart}
 # The training demo's configs (configs/asktoact_easy_*.toml): ~6 min of behaviour
-# cloning and ~12 min of GiGPO on 2 CPU cores. QUICKSTART_SFT_TASKS and
+# cloning and ~9 min of GiGPO on 2 CPU cores. QUICKSTART_SFT_TASKS and
 # QUICKSTART_ITERATIONS shrink it (a smoke run; the agent then learns less).
 SFT_TASKS=${QUICKSTART_SFT_TASKS:-}
 ITERATIONS=${QUICKSTART_ITERATIONS:-}
@@ -52,8 +52,8 @@ agentgym eval --env AskToAct-v0 --split val --n-tasks "$EVAL_TASKS" --env-kwargs
   --max-turns 12 --policy oracle -k 1 --out "$OUT/eval/oracle" --no-progress > /dev/null
 echo "evaluated oracle"
 
-step "4/4 comparison"
-agentgym compare "$OUT/eval/untrained" "$OUT/eval/warm_start" "$OUT/eval/trained" "$OUT/eval/oracle" --out "$OUT/compare"
+step "4/4 comparison (baseline: the warm start, so 'trained' shows what RL added)"
+agentgym compare "$OUT/eval/warm_start" "$OUT/eval/untrained" "$OUT/eval/trained" "$OUT/eval/oracle" --out "$OUT/compare"
 end=$(date +%s)
 echo
 echo "learning curve: $OUT/rl/learning_curve.png"
