@@ -6,7 +6,8 @@ specific mug; the agent sees only the room it is in and the inside of open
 receptacles, may examine objects, and may ask the user questions.
 Tools: ``look``, ``go(room)``, ``open(receptacle)``, ``close(receptacle)``,
 ``examine(object)``, ``pick(object)``, ``place(object, receptacle)``,
-``ask(question)``. Objects are named as observations print them ("red mug (1)").
+``ask(question)``. Objects are named as observations print them ("red mug (1)");
+type and number alone ("mug (1)") name the same object (numbers are unique per type).
 Reward parts: ``success`` (+1 for placing the wanted object on the goal
 receptacle), ``question`` (per ``ask``, from a pluggable
 :class:`~.reward.QuestionReward`; default information gain, zero for redundant

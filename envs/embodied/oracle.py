@@ -11,12 +11,13 @@
 * ``always_ask`` — asks about the candidates one at a time ("Is it the red mug
   (1)?") and then confirms its choice, even when nothing was ambiguous.
 * ``explorer`` — an expert without privileged knowledge: searches the whole
-  home first, so every action follows from the transcript (the one to imitate).
+  home first, so every action follows from the transcript.
 * ``terse_explorer`` — the explorer, naming objects by type and number
   (``pick("lamp (1)")`` for the blue lamp (1)), which the env accepts as well.
   The number is unique among objects of a type, so nothing is lost; a small
   model imitating it copies a name *forward* from what it read (the number that
-  follows the type) instead of recalling the colour printed before it.
+  follows the type) instead of recalling the colour printed before it. The
+  training demo imitates it (configs/asktoact_easy_sft.toml).
 * ``noisy_explorer`` — the explorer with injected mistakes (DART-style noise,
   Laskey et al., 2017): a third of its ``pick``/``place`` calls are first made
   with a near-miss name (a wrong colour or number, a receptacle that is not
