@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/quickstart}
 # The training demo's configs (configs/asktoact_easy_*.toml): ~6 min of behaviour
-# cloning and ~9 min of GiGPO on 2 CPU cores. QUICKSTART_SFT_TASKS and
+# cloning and ~11 min of GiGPO on 2 CPU cores. QUICKSTART_SFT_TASKS and
 # QUICKSTART_ITERATIONS shrink it (a smoke run; the agent then learns less).
 SFT_TASKS=${QUICKSTART_SFT_TASKS:-}
 ITERATIONS=${QUICKSTART_ITERATIONS:-}
