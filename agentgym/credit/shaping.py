@@ -18,7 +18,16 @@ from collections.abc import Mapping, Sequence
 from agentgym.errors import ConfigError
 from agentgym.trajectory import Trajectory
 
-__all__ = ["reweight_rewards"]
+__all__ = ["check_reward_weights", "reweight_rewards"]
+
+
+def check_reward_weights(weights: Mapping[str, float]) -> None:
+    """Raise :class:`ConfigError` unless every weight is a finite number."""
+    bad = {k: w for k, w in weights.items()
+           if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w)}
+    if bad:
+        raise ConfigError(f"reward_weights must map reward parts to finite numbers, got {bad}; "
+                          "e.g. '{\"invalid_action\": 0.0}'.")
 
 
 def reweight_rewards(trajectories: Sequence[Trajectory], weights: Mapping[str, float]) -> list[Trajectory]:
@@ -31,9 +40,7 @@ def reweight_rewards(trajectories: Sequence[Trajectory], weights: Mapping[str, f
     >>> reweight_rewards([t], {"invalid_action": 0.0})[0].turns[0].reward
     1.0
     """
-    for part, w in weights.items():
-        if not isinstance(w, (int, float)) or not math.isfinite(w):
-            raise ConfigError(f"reward weight of {part!r} must be a finite number, got {w!r}.")
+    check_reward_weights(weights)
     out = []
     for traj in trajectories:
         turns = [

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import types
 import typing
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from agentgym.credit.shaping import check_reward_weights
 from agentgym.errors import ConfigError, did_you_mean
 
 try:
@@ -143,11 +143,7 @@ class TrainConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}.")
         if self.step_rewards == "igpo" and self.estimator != "gigpo":
             raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' with it.")
-        bad = {k: w for k, w in self.reward_weights.items()
-               if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w)}
-        if bad:
-            raise ConfigError(f"reward_weights must map reward parts to finite numbers, got {bad}; "
-                              "e.g. '{\"invalid_action\": 0.0}'.")
+        check_reward_weights(self.reward_weights)
         if len(self.adam_betas) != 2:
             raise ConfigError(f"adam_betas needs two numbers (e.g. '0.9,0.999'), got {self.adam_betas}.")
         if self.tasks_per_iter * self.group_size < self.num_mini_batches:

@@ -43,5 +43,5 @@ def test_config_reads_a_table_and_rejects_non_numbers(tmp_path) -> None:
     assert TrainConfig.from_toml(path).reward_weights == {"invalid_action": 0.0, "question": 0}
     with pytest.raises(ConfigError, match="finite numbers"):
         TrainConfig(reward_weights={"question": "none"})
-    with pytest.raises(ConfigError, match="finite number"):
+    with pytest.raises(ConfigError, match="finite numbers"):
         reweight_rewards([], {"question": float("nan")})
