@@ -23,6 +23,7 @@ agent can act on.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import types
@@ -172,15 +173,26 @@ def tool(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> An
 
 
 def tool_specs(obj: Any) -> dict[str, ToolSpec]:
-    """All tools declared on a class (or instance), in definition order, by name."""
+    """All tools declared on a class (or instance), in definition order, by name.
+
+    A subclass that overrides a tool method without repeating ``@tool`` keeps
+    the parent's schema and dispatches to the override; one that decorates its
+    override declares a new schema. Assigning a non-callable (e.g. ``None``)
+    to the name removes the tool.
+    """
     cls = obj if isinstance(obj, type) else type(obj)
-    specs: dict[str, ToolSpec] = {}
+    by_attr: dict[str, ToolSpec] = {}
     for klass in reversed(cls.__mro__):
-        for attr in vars(klass).values():
+        for attr_name, attr in vars(klass).items():
             spec = getattr(attr, _TOOL_ATTR, None)
             if isinstance(spec, ToolSpec):
-                specs[spec.name] = spec
-    return specs
+                by_attr[attr_name] = spec
+            elif attr_name in by_attr:
+                if callable(attr):  # a plain override: the parent's schema, the subclass's code
+                    by_attr[attr_name] = dataclasses.replace(by_attr[attr_name], fn=attr)
+                else:
+                    del by_attr[attr_name]
+    return {spec.name: spec for spec in by_attr.values()}
 
 
 _DOC_ARG = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")

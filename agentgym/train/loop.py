@@ -109,8 +109,8 @@ def train(
         # 4. Policy update: PPO-clip epochs over mini-batches of turns (packed per
         #    trajectory where the tokens chain), AdamW.
         units = build_units(build_samples(trainable, advantages), pack=config.pack)
-        precompute(run.model, run.reference, units, config, run.pad_token_id)
-        metrics.update(update_policy(run.model, run.optimizer, run.scheduler, units, config,
+        precompute(run.train_model, run.reference, units, config, run.pad_token_id)
+        metrics.update(update_policy(run.train_model, run.optimizer, run.scheduler, units, config,
                                      pad_token_id=run.pad_token_id, iteration=iteration, dist=run.dist))
         metrics["train/rows"] = float(len(units))
         t4 = time.perf_counter()

@@ -28,17 +28,15 @@ from agentgym.train.checkpoint import (
 )
 from agentgym.train.config import TrainConfig
 from agentgym.train.logging import MetricsLogger, plot_learning_curve
+from agentgym.train.optim import Dist, build_optimizer, build_scheduler
 from agentgym.train.setup import (
     Reference,
     apply_lora,
-    build_optimizer,
     build_policy,
-    build_scheduler,
     seed_everything,
     set_threads,
     use_cpu,
 )
-from agentgym.train.update import Dist
 from agentgym.trajectory import Trajectory, append_jsonl
 
 __all__ = ["TrainingRun"]
@@ -52,7 +50,8 @@ class TrainingRun:
     accelerator: Any
     dist: Dist
     policy: Any
-    model: Any  # policy.model, or its LoRA wrapper
+    model: Any  # policy.model, or its LoRA wrapper: what is generated with and saved
+    train_model: Any  # ``model`` as accelerator.prepare wrapped it (DDP with several processes): trained through
     reference: Reference
     optimizer: torch.optim.Optimizer
     scheduler: Any
@@ -74,11 +73,12 @@ class TrainingRun:
         seed_everything(config.seed)
         policy = build_policy(config, rank=dist.rank, device=accelerator.device)
         model = apply_lora(policy, config) if config.lora else policy.model
-        if dist.world > 1:  # every process starts from rank 0's weights
-            for p in model.parameters():
-                torch.distributed.broadcast(p.data, src=0)
+        _check_supported(accelerator)
         reference = Reference(model, lora=config.lora, needed=config.kl_coef > 0)
-        optimizer = build_optimizer(model, config)
+        # With several processes prepare() wraps the model in DDP, which starts every
+        # process from rank 0's weights and sums gradients with bucketed all-reduces.
+        # The scheduler is not prepared (accelerate would step it once per process).
+        train_model, optimizer = accelerator.prepare(model, build_optimizer(model, config))
         scheduler = build_scheduler(optimizer, config)
         out_dir = Path(config.out_dir)
         state, ckpt = TrainState(), None
@@ -105,15 +105,16 @@ class TrainingRun:
         pad = getattr(policy, "pad_token_id", None)
         if pad is None:
             pad = policy.tokenizer.pad_token_id or 0
-        return cls(config, accelerator, dist, policy, model, reference, optimizer, scheduler, state,
+        return cls(config, accelerator, dist, policy, model, train_model, reference, optimizer, scheduler, state,
                    out_dir, log, task_env, int(pad))
 
     # ------------------------------------------------------------------
     def tasks(self, split: str, indices: range) -> list[Task]:
-        """This process's share of the tasks ``indices`` (whole tasks: groups stay local)."""
+        """This process's share of the tasks ``indices`` (whole tasks: groups stay
+        local), each as the env maps an index to its task (``AgentEnv.task_at``:
+        a fixed ``tasks=`` list in ``env_kwargs`` is honoured)."""
         env = self.task_env.unwrapped
-        mine = indices[self.dist.rank :: self.dist.world]
-        return [env.generator.task(split, i, env.difficulty) for i in mine]
+        return [env.task_at(i, split) for i in indices[self.dist.rank :: self.dist.world]]
 
     def _collect(self, tasks: list[Task], *, group_size: int, split: str, seed: int) -> list[Trajectory]:
         from agentgym.rollout import collect
@@ -200,3 +201,15 @@ class TrainingRun:
                 curve = plot_learning_curve(self.metrics_log.path, title=f"{self.config.estimator} on {self.config.env}")
         self.accelerator.wait_for_everyone()
         return final, curve
+
+
+def _check_supported(accelerator: Any) -> None:
+    """Refuse, with the reason, the distributed modes the trainer does not run."""
+    kind = str(getattr(getattr(accelerator, "distributed_type", None), "value", "NO")).upper()
+    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM"):
+        raise ConfigError(
+            f"accelerate is configured for {kind}, which agentgym's trainer does not support yet: rollouts "
+            "generate with the full model on each process, and sharded parameters would need every process "
+            "to run the same forward passes. Use data parallelism (`accelerate launch --multi_gpu`, or "
+            "`--cpu`), and LoRA (`lora = true`) for models too large to replicate."
+        )

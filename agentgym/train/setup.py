@@ -1,5 +1,6 @@
 """Building a run's parts from its config: devices, the policy (optionally with
-LoRA adapters), the reference for the KL, the optimizer and the schedule.
+LoRA adapters) and the reference for the KL (the optimizer and the schedule:
+:mod:`agentgym.train.optim`).
 
 Kept apart from :mod:`agentgym.train.loop` so that the loop reads as the
 algorithm, not as plumbing.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import random
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -22,7 +22,7 @@ from agentgym.policy import load_policy
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 
-__all__ = ["use_cpu", "set_threads", "seed_everything", "build_policy", "apply_lora", "Reference", "build_optimizer", "build_scheduler"]
+__all__ = ["use_cpu", "set_threads", "seed_everything", "build_policy", "apply_lora", "Reference"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,36 +114,3 @@ class Reference:
         if self.lora:
             return self._trained, self._trained.disable_adapter()
         return self.model, nullcontext()
-
-
-def build_optimizer(model: Any, config: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ConfigError("the model has no trainable parameters (all requires_grad=False).")
-    return torch.optim.AdamW(
-        params, lr=config.lr, betas=tuple(config.adam_betas), weight_decay=config.weight_decay  # type: ignore[arg-type]
-    )
-
-
-def build_scheduler(optimizer: torch.optim.Optimizer, config: Any, total_steps: int | None = None) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up, then constant, linear decay to 0 or cosine decay to 0.
-
-    ``config`` needs ``lr_schedule`` and ``warmup_steps`` (a ``TrainConfig`` or
-    an ``SFTConfig``); ``total_steps`` defaults to a ``TrainConfig``'s
-    ``iterations x ppo_epochs x num_mini_batches``."""
-    if total_steps is None:
-        total_steps = config.iterations * config.ppo_epochs * config.num_mini_batches
-    total = max(1, total_steps)
-    warm = config.warmup_steps
-
-    def factor(step: int) -> float:
-        if warm and step < warm:
-            return (step + 1) / warm
-        if config.lr_schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - warm) / max(1, total - warm))
-        if config.lr_schedule == "linear":
-            return 1.0 - progress
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -45,7 +45,8 @@ from agentgym.registry import make
 from agentgym.tasks import derive_seed
 from agentgym.train.config import SFTConfig, to_toml
 from agentgym.train.loss import sft_loss
-from agentgym.train.setup import build_scheduler, seed_everything, set_threads
+from agentgym.train.optim import build_optimizer, build_scheduler, optimizer_step
+from agentgym.train.setup import seed_everything, set_threads
 from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
 
 __all__ = ["sft", "SFTResult", "build_examples", "build_rows", "collect_demonstrations", "to_call_syntax"]
@@ -236,8 +237,8 @@ def _fit(policy: Any, rows: list[PackedRow], config: SFTConfig,
          progress: Callable[[int, dict[str, float]], None] | None) -> list[dict[str, float]]:
     model = policy.model
     pad = int(getattr(policy, "pad_token_id", 0) or 0)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                            weight_decay=config.weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = build_optimizer(model, config)
     sched = build_scheduler(opt, config, total_steps=config.epochs * math.ceil(len(rows) / config.batch_size))
     context = config.observation_weight > 0
     model.train()
@@ -261,16 +262,10 @@ def _fit(policy: Any, rows: list[PackedRow], config: SFTConfig,
                 loss.backward()
                 for k, v in stats.items():
                     sums[k] += v
-            limit = config.max_grad_norm if config.max_grad_norm > 0 else float("inf")
-            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), limit))
-            if finite and math.isfinite(norm):
-                opt.step()
-                steps += 1
-            else:
-                skipped += 1
-                logger.warning("SFT: non-finite loss or gradient; step skipped")
-            sched.step()  # the schedule follows batches, applied or skipped
-            opt.zero_grad(set_to_none=True)
+            outcome = optimizer_step(params, opt, sched, tokens=n_tok, finite=finite,
+                                     max_grad_norm=config.max_grad_norm)
+            steps += outcome.applied
+            skipped += not outcome.applied
         row = {"epoch": epoch, "sft/nll": sums["nll"] / max(sums["tokens"], 1.0), "sft/tokens": sums["tokens"],
                "sft/steps": float(steps), "sft/skipped_steps": float(skipped), "time/epoch": time.perf_counter() - t0}
         if context:

@@ -3,7 +3,8 @@
 Each training sample is one turn: its prompt, its sampled response and its
 advantage. Per mini-batch: token-mean loss over all its response tokens
 (micro-batched forward/backward, gradients summed), gradients summed across
-processes, a non-finite check, gradient clipping, one AdamW step.
+processes, then one optimizer step (skipped when the mini-batch holds no
+tokens on any process, or a loss or gradient is not finite).
 
 Packing (``config.pack``, on by default): the turns of one trajectory whose
 token ids chain (full history) are scored as one row (:mod:`agentgym.packing`);
@@ -11,12 +12,15 @@ the numbers equal per-turn scoring, the compute is that of one forward over the
 episode. Rows — a packed episode, or a single turn where nothing chains — are
 then the unit that mini-batches are drawn from and ``micro_batch_size`` counts.
 
-Why gradients are all-reduced by hand rather than by a DDP wrapper: processes
-hold whole groups, so they hold different numbers of turns; DDP needs the same
-number of backward calls everywhere. Here every process does as many micro
-steps as it needs, and they meet once per optimizer step. The loss is divided by
-the token count of the *global* mini-batch, so the summed gradient is exactly
-the token-mean gradient of the whole batch.
+Data parallelism: ``model`` is the DDP wrapper ``accelerator.prepare`` made,
+so gradients are summed by DDP's bucketed all-reduce in the backward of each
+step's last micro-step (the others run under ``no_sync``). Processes hold whole
+groups, hence different numbers of rows; DDP needs the same number of backward
+calls everywhere, so a process with fewer micro-batches pads with zero-loss
+ones. The loss is divided by the token count of the *global* mini-batch (times
+the process count, which DDP's averaging divides out again), so the gradient is
+exactly the token-mean gradient of the whole batch. The step itself, and when
+it is skipped, is :func:`agentgym.train.optim.optimizer_step` (shared with SFT).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +38,7 @@ from agentgym.packing import PackedRow, pack_chain, packed_logprobs
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 from agentgym.train.loss import policy_loss
+from agentgym.train.optim import Dist, optimizer_step
 from agentgym.trajectory import Trajectory
 
 __all__ = ["Sample", "build_samples", "build_units", "update_policy", "Dist"]
@@ -56,29 +62,6 @@ class Sample:
 
 
 Unit = list[Sample]  # the turns scored in one row: a packed trajectory (in turn order) or one turn
-
-
-class Dist:
-    """The few collective operations the trainer needs (no-ops on one process)."""
-
-    def __init__(self, accelerator: Any = None) -> None:
-        self.acc = accelerator
-        self.world = int(getattr(accelerator, "num_processes", 1) or 1)
-        self.rank = int(getattr(accelerator, "process_index", 0) or 0)
-
-    def sum(self, t: torch.Tensor) -> torch.Tensor:
-        return self.acc.reduce(t, reduction="sum") if self.world > 1 else t
-
-    def divergence(self, params: Sequence[torch.Tensor]) -> float:
-        """Spread of a weight checksum across processes: 0 when they hold the same model."""
-        checksum = torch.stack([p.detach().double().sum() for p in params]).sum().reshape(1)
-        every = self.acc.gather(checksum)  # (world,)
-        return float(every.max() - every.min())
-
-    def sum_floats(self, values: dict[str, float]) -> dict[str, float]:
-        keys = sorted(values)
-        t = self.sum(torch.tensor([float(values[k]) for k in keys], dtype=torch.float64))
-        return {k: float(v) for k, v in zip(keys, t.tolist(), strict=True)}
 
 
 def build_samples(trajectories: Sequence[Trajectory], advantages: Sequence[Sequence[float]]) -> list[Sample]:
@@ -183,8 +166,9 @@ def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, nu
         entropy=scores.entropy, entropy_coef=config.entropy_coef, num_tokens=num_tokens,
     )
     loss = float(out.loss.detach())
-    if math.isfinite(loss):
-        out.loss.backward()
+    # Backward even when non-finite: with DDP every process must join the
+    # gradient all-reduce; the non-finite gradients then skip the step everywhere.
+    out.loss.backward()
     # How far the recorded sampling log-probs are from the recomputed ones (should be ~0).
     behaviour = _pad([torch.tensor(s.behaviour_logprobs[: len(s.response_ids)]) for s in micro], R).to(dev)
     gap = ((behaviour - old).abs() * mask).sum()
@@ -203,10 +187,18 @@ def update_policy(
     dist: Dist,
 ) -> dict[str, float]:
     """Run ``ppo_epochs`` x ``num_mini_batches`` optimizer steps over the rows
-    of :func:`build_units`; returns metrics."""
+    of :func:`build_units`; returns metrics.
+
+    ``model`` is what the forward and backward passes run through: the policy's
+    model, or with several processes its DDP wrapper from
+    ``accelerator.prepare``, whose bucketed all-reduce sums the gradients during
+    the last backward of each step. Every process then runs the same number of
+    micro-steps (the largest count of any process; a process with fewer rows
+    pads with zero-loss micro-steps), as DDP requires.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     totals = dict.fromkeys(STAT_KEYS, 0.0)
-    steps = skipped = 0
+    counts = dict.fromkeys(("applied", "empty", "non_finite"), 0)
     grad_norms: list[float] = []
     model.train()
     for epoch in range(config.ppo_epochs):
@@ -214,26 +206,25 @@ def update_policy(
             # Similar lengths share a micro-batch (less padding; the token mean is unchanged).
             batch = sorted(batch, key=_length)
             local_tokens = float(sum(len(s.response_ids) for unit in batch for s in unit))
-            num_tokens = max(1.0, dist.sum(torch.tensor([local_tokens], dtype=torch.float64)).item())
+            num_tokens = dist.sum(torch.tensor([local_tokens], dtype=torch.float64)).item()
+            micro = [batch[i : i + config.micro_batch_size] for i in range(0, len(batch), config.micro_batch_size)]
+            n_micro = int(dist.max(len(micro))) if num_tokens > 0 else 0
             finite = True
-            for start in range(0, len(batch), config.micro_batch_size):
-                loss, stats = _micro_step(model, batch[start : start + config.micro_batch_size], config,
-                                          pad_token_id, num_tokens)
-                finite &= math.isfinite(loss)
-                for k, v in stats.items():
-                    totals[k] += v
-            norm = _sync_and_clip(params, dist, config.max_grad_norm)
-            finite_everywhere = dist.sum(torch.tensor([0.0 if finite else 1.0])).item() == 0
-            if finite_everywhere and math.isfinite(norm):
-                optimizer.step()
-                scheduler.step()
-                steps += 1
-                grad_norms.append(norm)
-            else:
-                skipped += 1
-                logger.warning("iteration %d: non-finite loss or gradient (norm %s); step skipped", iteration, norm)
-            optimizer.zero_grad(set_to_none=True)
-    metrics = _update_metrics(dist.sum_floats(totals), steps, skipped, grad_norms, optimizer)
+            for k in range(n_micro):
+                with _grad_sync(model, last=k == n_micro - 1):
+                    if k < len(micro):
+                        loss, stats = _micro_step(model, micro[k], config, pad_token_id, num_tokens / dist.world)
+                        finite &= math.isfinite(loss)
+                        for key, v in stats.items():
+                            totals[key] += v
+                    else:
+                        _zero_micro_step(model, pad_token_id)
+            outcome = optimizer_step(params, optimizer, scheduler, tokens=num_tokens, finite=finite,
+                                     max_grad_norm=config.max_grad_norm, dist=dist)
+            counts[outcome.reason] += 1
+            if outcome.applied:
+                grad_norms.append(outcome.grad_norm)
+    metrics = _update_metrics(dist.sum_floats(totals), counts, grad_norms, optimizer)
     if not (units and units[0][0].ref is not None):
         del metrics["loss/kl"]  # no reference pass ran (kl_coef = 0)
     if dist.world > 1:
@@ -241,24 +232,33 @@ def update_policy(
     return metrics
 
 
-def _sync_and_clip(params: list[torch.Tensor], dist: Dist, max_norm: float) -> float:
-    """Sum gradients over processes, then clip; returns the norm before clipping."""
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        if dist.world > 1:
-            p.grad = dist.sum(p.grad)
-    limit = max_norm if max_norm > 0 else float("inf")
-    return float(torch.nn.utils.clip_grad_norm_(params, limit))
+def _grad_sync(model: Any, *, last: bool) -> Any:
+    """DDP all-reduces gradients in the backward of a step's last micro-step
+    only; the others accumulate locally (``no_sync``)."""
+    no_sync = getattr(model, "no_sync", None)
+    return nullcontext() if last or no_sync is None else no_sync()
 
 
-def _update_metrics(totals: dict[str, float], steps: int, skipped: int, norms: list[float], optimizer: Any) -> dict[str, float]:
+def _zero_micro_step(model: Any, pad: int) -> None:
+    """A forward and backward that adds nothing to any gradient: a process with
+    fewer micro-batches than the others runs it so that every process joins the
+    same gradient all-reduces."""
+    device = next(model.parameters()).device
+    ids = torch.full((1, 2), pad, dtype=torch.long, device=device)
+    out = model(input_ids=ids, use_cache=False)
+    logits = out.logits if hasattr(out, "logits") else out[0]
+    (logits.sum() * 0.0).backward()
+
+
+def _update_metrics(totals: dict[str, float], counts: dict[str, int], norms: list[float], optimizer: Any) -> dict[str, float]:
     tokens = max(1.0, totals["tokens"])
     m = {f"loss/{k}": totals[k] / tokens for k in ("pg", "kl", "entropy", "clip_frac", "approx_kl_old")}
     m["loss/ratio_mean"] = totals["ratio"] / tokens
     m["train/behaviour_logprob_gap"] = totals["behaviour_gap"] / tokens
-    m["train/optimizer_steps"] = float(steps)
-    m["train/skipped_steps"] = float(skipped)
+    m["train/optimizer_steps"] = float(counts["applied"])
+    # Skipped: no tokens anywhere (train/empty_steps) or a non-finite loss or gradient.
+    m["train/skipped_steps"] = float(counts["empty"] + counts["non_finite"])
+    m["train/empty_steps"] = float(counts["empty"])
     m["train/grad_norm"] = sum(norms) / len(norms) if norms else float("nan")
     m["train/lr"] = float(optimizer.param_groups[0]["lr"])
     m["train/tokens"] = totals["tokens"]

@@ -112,3 +112,46 @@ def test_render_is_parseable_back() -> None:
 
     call = ToolCall("place", {"object": "red mug (1)", "receptacle": "coffee table"})
     assert parse_tool_calls(call.render()) == [call]
+
+
+def test_an_override_without_a_decorator_keeps_the_schema_and_wins() -> None:
+    from agentgym.envs.guess_number.env import GuessNumberEnv
+
+    class Loud(GuessNumberEnv):
+        def guess(self, number: int) -> str:  # no @tool: the parent's schema, this code
+            return f"LOUD {number}"
+
+    parent = tool_specs(GuessNumberEnv)["guess"]
+    child = tool_specs(Loud)["guess"]
+    assert child.schema == parent.schema and child.fn is Loud.guess
+    env = Loud(split="val", difficulty="easy")
+    env.reset(seed=0)
+    obs, *_ = env.step('guess(number=3)')
+    assert obs == "LOUD 3"
+
+
+def test_a_decorated_override_declares_its_own_schema_and_none_removes_a_tool() -> None:
+    class Base:
+        @tool
+        def go(self, room: str) -> str:
+            """Go to a room."""
+            return f"base {room}"
+
+        @tool
+        def look(self) -> str:
+            """Look around."""
+            return "a room"
+
+    class Child(Base):
+        @tool
+        def go(self, room: str, fast: bool = False) -> str:
+            """Walk or run to a room."""
+            return f"child {room} {fast}"
+
+        look = None  # type: ignore[assignment]
+
+    specs = tool_specs(Child)
+    assert list(specs) == ["go"]
+    assert specs["go"].description == "Walk or run to a room."
+    assert "fast" in specs["go"].schema["function"]["parameters"]["properties"]
+    assert specs["go"].fn(Child(), room="hall") == "child hall False"

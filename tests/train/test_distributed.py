@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -45,3 +46,50 @@ def test_accelerate_launch_two_processes_keeps_groups_whole_and_models_in_sync(t
     assert all(n == 3 for g in groups for n in g.values())
     tasks = [{t.task_id for t in trajs} for trajs in ranks]
     assert not tasks[0] & tasks[1] and len(tasks[0] | tasks[1]) == 8  # 2 iterations x 4 tasks
+
+
+@pytest.mark.slow
+def test_ddp_update_with_unequal_shares_equals_the_one_process_update(tmp_path) -> None:
+    """Two processes with 4 and 1 rows (so rank 1 pads with zero-loss micro-steps)
+    take the same step as one process over all 5 rows: DDP's all-reduce plus the
+    global token count give the token-mean gradient of the whole batch."""
+    out = tmp_path / "weights.pt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           str(ROOT / "tests" / "train" / "ddp_update_worker.py"), str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    import torch
+
+    w = torch.load(out)
+    start = [p.detach() for p in __import__("agentgym").load_policy("tiny").model.parameters()]
+    moved = max(float((s - a).abs().max()) for s, a in zip(w["single"], start, strict=True))
+    assert moved > 1e-3  # a real step
+    for a, b in zip(w["ddp"], w["single"], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_reductions_run_on_the_accelerator_device() -> None:
+    """NCCL reduces device tensors only: every collective of Dist must move its
+    tensor to accelerator.device first (checked with a fake accelerator)."""
+    import torch
+
+    from agentgym.train.optim import Dist
+
+    seen = []
+
+    class FakeAccelerator:
+        num_processes, process_index, device = 2, 0, torch.device("meta")
+
+        def reduce(self, t, reduction):
+            seen.append(t.device.type)
+            return torch.ones(t.shape, dtype=t.dtype, device="cpu") * 2
+
+        def gather(self, t):
+            seen.append(t.device.type)
+            return torch.tensor([1.0, 3.0], dtype=torch.float64)
+
+    d = Dist(FakeAccelerator())
+    assert d.sum_floats({"a": 1.0, "b": 5.0}) == {"a": 2.0, "b": 2.0}
+    assert d.max(3.0) == 3.0
+    assert seen == ["meta", "meta"]
