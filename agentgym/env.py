@@ -120,7 +120,8 @@ class AgentEnv(gym.Env[str, str]):
         self.split: Split = split
         self.generator: TaskGenerator = self.make_generator(seed)
         self.difficulty = self.generator.check_difficulty(difficulty or self.generator.difficulties[0])
-        self.fixed_tasks = list(tasks) if tasks is not None else None
+        # Dicts too (a fixed task list written in a TOML config, or sent over HTTP).
+        self.fixed_tasks = [t if isinstance(t, Task) else Task.from_dict(t) for t in tasks] if tasks is not None else None
         self.max_turns = int(max_turns if max_turns is not None else self.default_max_turns)
         if self.max_turns < 1:
             raise ConfigError(f"max_turns must be >= 1, got {max_turns}.")
@@ -205,10 +206,31 @@ class AgentEnv(gym.Env[str, str]):
     # ------------------------------------------------------------------
     # Gymnasium API
     # ------------------------------------------------------------------
+    def task_at(self, index: int, split: Split | None = None, difficulty: str | None = None) -> Task:
+        """The task at ``index``: what ``reset(options={"task_index": index})`` plays.
+
+        With a fixed task list (``tasks=``) it is ``tasks[index % len(tasks)]``
+        (whatever the split: the list *is* the env's tasks); otherwise the
+        generator's ``index``-th task of ``split`` (default: the env's) at
+        ``difficulty`` (default: the env's). The one place that maps an index to
+        a task: the rollout engine, the evaluation harness, the env server and
+        the trainer all come here.
+
+        >>> import agentgym
+        >>> env = agentgym.make("GuessNumber-v0", split="val")
+        >>> env.task_at(3).id
+        'guess_number/val/easy/3'
+        >>> env.reset(options={"task_index": 3})[1]["task_id"]
+        'guess_number/val/easy/3'
+        """
+        if self.fixed_tasks is not None:
+            return self.fixed_tasks[int(index) % len(self.fixed_tasks)]
+        return self.generator.task(split or self.split, int(index), difficulty or self.difficulty)
+
     def select_task(self, options: dict[str, Any] | None) -> Task:
         """The task for this episode: ``options["task"]`` (a :class:`Task`),
-        ``options["task_index"]`` (an index into the split), or one drawn with
-        the episode's seed."""
+        ``options["task_index"]`` (see :meth:`task_at`), or one drawn with the
+        episode's seed."""
         options = options or {}
         if "task" in options:
             task = options["task"]
@@ -217,14 +239,11 @@ class AgentEnv(gym.Env[str, str]):
             if not isinstance(task, Task):
                 raise ConfigError(f"options['task'] must be a Task, got {type(task).__name__}.")
             return task
-        if self.fixed_tasks is not None:
-            if "task_index" in options:
-                return self.fixed_tasks[int(options["task_index"]) % len(self.fixed_tasks)]
-            return self.fixed_tasks[int(self.np_random.integers(len(self.fixed_tasks)))]
         index = options.get("task_index")
         if index is None:
-            index = int(self.np_random.integers(_MAX_TASK_INDEX))
-        return self.generator.task(self.split, int(index), options.get("difficulty", self.difficulty))
+            n = len(self.fixed_tasks) if self.fixed_tasks is not None else _MAX_TASK_INDEX
+            index = int(self.np_random.integers(n))
+        return self.task_at(int(index), difficulty=options.get("difficulty"))
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)

@@ -110,7 +110,12 @@ def messages_before_turn(
 # ----------------------------------------------------------------------
 @dataclass
 class _Source:
-    """One env (id, suite entry, factory or instance pool) and its tasks."""
+    """One env (id, suite entry, factory or instance pool) and its tasks.
+
+    ``env_id`` is the real, registered id of the env (``agentgym/GuessNumber-v0``),
+    never the name of a factory; ``label`` names the source in group ids and
+    ``meta["source"]``: the suite entry's label, else the env id.
+    """
 
     label: str
     env_id: str
@@ -130,10 +135,16 @@ class _Source:
         return env
 
 
-def _task_options(tasks: int | Sequence[Task]) -> list[dict[str, Any]]:
+def _task_options(tasks: int | range | Sequence[Task]) -> list[dict[str, Any]]:
+    """Reset options, one per task: task indices (the env maps them to tasks
+    with ``AgentEnv.task_at``) or the tasks themselves."""
+    if isinstance(tasks, range):
+        if len(tasks) == 0 or tasks.start < 0 or tasks.step < 1:
+            raise ConfigError(f"a range of task indices must be non-empty, increasing and >= 0, got {tasks}.")
+        return [{"task_index": i} for i in tasks]
     if isinstance(tasks, int):
         if tasks < 1:
-            raise ConfigError(f"tasks must be >= 1 (a number of tasks) or a list of Task, got {tasks}.")
+            raise ConfigError(f"tasks must be >= 1 (a number of tasks), a range of task indices or a list of Task, got {tasks}.")
         return [{"task_index": i} for i in range(tasks)]
     tasks = list(tasks)
     if not tasks or not all(isinstance(t, Task) for t in tasks):
@@ -141,9 +152,9 @@ def _task_options(tasks: int | Sequence[Task]) -> list[dict[str, Any]]:
     return [{"task": t} for t in tasks]
 
 
-def _sources(env: Any, tasks: int | Sequence[Task], split: str, env_kwargs: dict[str, Any]) -> list[_Source]:
+def _sources(env: Any, tasks: int | range | Sequence[Task], split: str, env_kwargs: dict[str, Any]) -> list[_Source]:
     if isinstance(env, str):
-        full = env if env.startswith("agentgym/") else f"agentgym/{env}"
+        full = _canonical_id(env)
         return [_Source(full, full, lambda: make(full, split=split, **env_kwargs), [], _task_options(tasks), split)]
     if isinstance(env, SuiteEntry):
         env = [env]
@@ -152,27 +163,51 @@ def _sources(env: Any, tasks: int | Sequence[Task], split: str, env_kwargs: dict
         for e in env:
             kw = {**e.kwargs, **env_kwargs}
             factory = (lambda e=e, kw=kw: make(e.env_id, split=e.split, **kw))  # noqa: E731
-            out.append(_Source(e.label, e.env_id, factory, [], _task_options(e.n_tasks), e.split))
+            out.append(_Source(e.label, _canonical_id(e.env_id), factory, [], _task_options(e.n_tasks), e.split))
         return out
-    if isinstance(env, type):  # an env class is a factory, not an instance
-        return [_Source(env.__name__, env.__name__, env, [], _task_options(tasks), split)]
-    if hasattr(env, "reset") and hasattr(env, "step"):
+    if hasattr(env, "reset") and hasattr(env, "step") and not isinstance(env, type):
         env = [env]
     if isinstance(env, Sequence) and env and all(hasattr(e, "reset") and hasattr(e, "step") for e in env):
-        label = _env_label(env[0])
-        return [_Source(label, label, None, list(reversed(env)), _task_options(tasks), split)]
-    if callable(env):
-        probe_label = getattr(env, "__name__", type(env).__name__)
-        return [_Source(probe_label, probe_label, env, [], _task_options(tasks), split)]
+        env_id = _env_id_of(env[0])
+        return [_Source(env_id, env_id, None, list(reversed(env)), _task_options(tasks), split)]
+    if callable(env):  # a factory (an env class is one too): its first env tells the env id
+        options = _task_options(tasks)
+        first = env()
+        env_id = _env_id_of(first)
+        return [_Source(env_id, env_id, env, [first], options, split, created=[first])]
     raise ConfigError(
         f"collect() cannot run episodes on {type(env).__name__}: pass an env id ('GuessNumber-v0'), "
         "SuiteEntry objects (e.g. get_suite(name).entries), an env instance or list of them, or an env factory."
     )
 
 
-def _env_label(env: EnvLike) -> str:
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or type(getattr(env, "unwrapped", env)).__name__
+def _canonical_id(env_id: str) -> str:
+    return env_id if "/" in env_id else f"agentgym/{env_id}"
+
+
+def _env_id_of(env: EnvLike) -> str:
+    """The registered id of an env instance, however it was built: its gymnasium
+    spec (``make``), the id a :class:`~agentgym.RemoteEnv` serves, or the one id
+    registered for its class (an env constructed directly); else its class name.
+
+    >>> import agentgym
+    >>> from agentgym.envs.guess_number.env import GuessNumberEnv
+    >>> _env_id_of(agentgym.make("GuessNumber-v0")), _env_id_of(GuessNumberEnv())
+    ('agentgym/GuessNumber-v0', 'agentgym/GuessNumber-v0')
+    """
+    spec_id = getattr(getattr(env, "spec", None), "id", None)
+    if spec_id:
+        return str(spec_id)
+    base = getattr(env, "unwrapped", env)
+    served = getattr(base, "env_id", None)  # RemoteEnv
+    if isinstance(served, str) and served:
+        return _canonical_id(served)
+    cls = type(base)
+    import gymnasium as gym
+
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    ids = [s.id for s in gym.registry.values() if s.entry_point is cls or s.entry_point == path]
+    return ids[0] if len(ids) == 1 else cls.__name__
 
 
 # ----------------------------------------------------------------------
@@ -199,13 +234,13 @@ class _Settings:
     max_tokens: int | None
 
 
-def _start(ep: _Episode, group_id: str, group_index: int, task_pos: int, s: _Settings) -> bool:
+def _start(ep: _Episode, group_id: str, group_index: int, task_index: int, s: _Settings) -> bool:
     """Reset the episode's env; False (and a failed trajectory) if it raised."""
     src = ep.source
     traj = Trajectory(task_id="", group_id=group_id, env_id=src.env_id, seed=ep.reset_seed)
     traj.meta.update(
         history=s.history, observation_role=s.observation_role, group_index=group_index,
-        task_index=task_pos, split=src.split, source=src.label,
+        task_index=task_index, split=src.split, source=src.label,
     )
     ep.traj = traj
     task = ep.options.get("task")
@@ -319,7 +354,7 @@ def collect(
     env: Any,
     policy: Any,
     *,
-    tasks: int | Sequence[Task] = 1,
+    tasks: int | range | Sequence[Task] = 1,
     group_size: int = 1,
     max_turns: int | None = None,
     history: History = "full",
@@ -342,8 +377,9 @@ def collect(
             episodes run at once), or a zero-argument env factory.
         policy: Anything with ``act(conversations, tools)`` (see
             :mod:`agentgym.policy`; ``needs_env`` policies also get ``envs=``).
-        tasks: ``n`` (task indices ``0..n-1`` of ``split``) or a list of
-            :class:`Task`. Ignored for suite entries.
+        tasks: ``n`` (task indices ``0..n-1`` of ``split``), a ``range`` of
+            task indices (``AgentEnv.task_at`` maps each to its task), or a
+            list of :class:`Task`. Ignored for suite entries.
         group_size: Episodes per task (G); they share the task, the reset seed
             and ``group_id``.
         max_turns: Turn limit per episode (passed to envs the engine builds
@@ -379,18 +415,20 @@ def collect(
     if max_turns is not None:
         kwargs.setdefault("max_turns", max_turns)
     settings = _Settings(max_turns, history, observation_role, max_tokens_per_episode)
-    sources = _sources(env, tasks, split, kwargs)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text("")
+    sources = _sources(env, tasks, split, kwargs)  # builds a factory's first env: closed below
 
     episodes: list[tuple[_Episode, str, int, int]] = []
     for src in sources:
         for pos, options in enumerate(src.tasks):
-            reset_seed = derive_seed("collect", seed, src.label, pos) % (2**31)
-            group_id = f"{src.label}#{pos}@{seed}"
+            # A task index names the task (tasks=n or a range); a Task list, its position.
+            index = int(options.get("task_index", pos))
+            reset_seed = derive_seed("collect", seed, src.label, index) % (2**31)
+            group_id = f"{src.label}#{index}@{seed}"
             for g in range(group_size):
-                episodes.append((_Episode(len(episodes), src, options, reset_seed), group_id, g, pos))
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text("")
+                episodes.append((_Episode(len(episodes), src, options, reset_seed), group_id, g, index))
     try:
         done = _run(episodes, policy, settings, max_parallel, progress, out)
     finally:

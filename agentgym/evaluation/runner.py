@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,7 +41,7 @@ from agentgym.evaluation.summary import entry_result, episode_key, overall_figur
 from agentgym.policy import Policy, load_policy
 from agentgym.rollout import History
 from agentgym.suites import Suite, SuiteEntry, get_suite
-from agentgym.tasks import Task, derive_seed
+from agentgym.tasks import derive_seed
 from agentgym.trajectory import Trajectory, append_jsonl, iter_jsonl
 
 __all__ = ["evaluate", "EvalConfig", "plan_chunks", "Chunk"]
@@ -129,15 +128,6 @@ def _env_factory(entry: SuiteEntry, remote: str | None, max_turns: int | None) -
     return lambda: make(entry.env_id, **kwargs)
 
 
-def _tasks(env: Any, split: str, indices: range) -> list[Task]:
-    """The tasks at ``indices`` of the env's split, exactly as ``reset(options=
-    {"task_index": i})`` would pick them."""
-    fixed = getattr(env, "fixed_tasks", None)
-    if fixed:
-        return [fixed[i % len(fixed)] for i in indices]
-    return [env.generator.task(split, i, env.difficulty) for i in indices]
-
-
 def _drop_torn_tail(path: Path) -> None:
     """Cut a half-written last line (a writer killed mid-line): appending after
     it would glue the next record to it and lose both."""
@@ -176,28 +166,27 @@ class _Store:
 def _run_chunk(chunk: Chunk, policy: Policy, cfg: EvalConfig, make_env: Callable[[], Any]) -> list[Trajectory]:
     from agentgym.rollout import collect
 
-    env = make_env()
-    try:
-        tasks = _tasks(env, chunk.entry.split, range(chunk.start, chunk.stop))
-    finally:
-        env.close()
+    # Task indices, not Task objects: each env maps an index to its task
+    # (AgentEnv.task_at), and a remote env's answers stay on its server.
     trajectories = collect(
         make_env,
         policy,
-        tasks=tasks,
+        tasks=range(chunk.start, chunk.stop),
         group_size=cfg.episodes_per_task,
         max_turns=cfg.max_turns,
         history=cfg.history,
         split=chunk.entry.split,
         seed=chunk.seed,
     )
+    label = chunk.entry.label
     for t in trajectories:
-        # collect records each episode's position: the task within the chunk, the episode within its group.
-        i, j = chunk.start + int(t.meta["task_index"]), int(t.meta["group_index"])
-        t.env_id = t.env_id or chunk.entry.env_id
-        t.meta = dict(t.meta, eval={"key": episode_key(chunk.entry.label, i, j), "entry": chunk.entry.label,
-                                    "task_index": i, "episode": j})
-    expected = len(tasks) * cfg.episodes_per_task
+        # collect records the real env id and each episode's task index and place in its group;
+        # the suite entry's label names the source and the group.
+        i, j = int(t.meta["task_index"]), int(t.meta["group_index"])
+        t.group_id = f"{label}#{i}@{cfg.seed}"
+        t.meta = dict(t.meta, source=label, eval={"key": episode_key(label, i, j), "entry": label,
+                                                  "task_index": i, "episode": j})
+    expected = (chunk.stop - chunk.start) * cfg.episodes_per_task
     if len(trajectories) != expected:
         raise RuntimeError(f"collect returned {len(trajectories)} episodes for a chunk of {expected}")
     return trajectories
@@ -314,16 +303,43 @@ def evaluate(
 _PER_CHUNK_KINDS = ("oracle", "random", "scripted")
 
 
-def _policy_for(chunk: Chunk, policy: str | Policy, shared: Policy | None) -> Policy:
+class _SeededView:
+    """A shared policy with its own random generator (``reseed(seed)``: HFPolicy,
+    RandomPolicy), as one chunk sees it.
+
+    Each ``act`` call reseeds the policy from (chunk seed, call number) and runs
+    under a lock shared by every chunk, so the tokens a chunk samples depend on
+    that chunk alone: not on the chunks run before it (resume), nor beside it
+    (``workers > 1``). The global torch RNG is never touched. Policies without
+    ``reseed`` (HTTP policies, whose sampling happens on the server) are called
+    concurrently without a view.
+    """
+
+    def __init__(self, policy: Policy, seed: int, lock: threading.Lock) -> None:
+        self._policy, self._seed, self._lock, self._calls = policy, seed, lock, 0
+
+    def act(self, conversations: Any, tools: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._policy.reseed(derive_seed("eval-act", self._seed, self._calls) % (2**31))  # type: ignore[attr-defined]
+            self._calls += 1
+            return self._policy.act(conversations, tools, **kwargs)
+
+    def clear_prefix_cache(self) -> None:
+        release = getattr(self._policy, "clear_prefix_cache", None)
+        if callable(release):
+            with self._lock:
+                release()
+
+    def __getattr__(self, name: str) -> Any:  # needs_env, temperature, ... of the policy
+        return getattr(self._policy, name)
+
+
+def _policy_for(chunk: Chunk, policy: str | Policy, shared: Policy | None, lock: threading.Lock) -> Policy:
     if shared is None:
         assert isinstance(policy, str)
         return load_policy(policy, seed=chunk.seed)
-    reseed = getattr(shared, "reseed", None)
-    if callable(reseed):  # a policy with its own RNG can be put back in a known state per chunk
-        reseed(chunk.seed)
-    torch = sys.modules.get("torch")
-    if torch is not None:  # sampling local models: the same chunk samples the same tokens
-        torch.manual_seed(chunk.seed)
+    if callable(getattr(shared, "reseed", None)):
+        return _SeededView(shared, chunk.seed, lock)  # type: ignore[return-value]
     return shared
 
 
@@ -333,8 +349,10 @@ def _run_chunks(
 ) -> None:
     per_chunk = isinstance(policy, str) and policy.partition(":")[0] in _PER_CHUNK_KINDS and not os.path.isdir(policy)
     shared = None if per_chunk else (load_policy(policy) if isinstance(policy, str) else policy)
-    if shared is not None and workers > 1:
-        logger.info("workers=%d share one policy: episodes are reproducible only if it is stateless", workers)
+    if shared is not None and workers > 1 and not callable(getattr(shared, "reseed", None)):
+        logger.info("workers=%d share one policy without reseed(): episodes are reproducible only if it is "
+                    "deterministic", workers)
+    lock = threading.Lock()
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -342,7 +360,7 @@ def _run_chunks(
         bar = tqdm(total=total, initial=done, unit="ep", desc=f"eval {cfg.policy} on {cfg.suite}", dynamic_ncols=True)
 
     def run(chunk: Chunk) -> None:
-        chunk_policy = _policy_for(chunk, policy, shared)
+        chunk_policy = _policy_for(chunk, policy, shared, lock)
         trajectories = _run_chunk(chunk, chunk_policy, cfg, _env_factory(chunk.entry, cfg.remote, cfg.max_turns))
         store.add(trajectories)
         if bar is not None:
