@@ -345,18 +345,43 @@ def config_from_namespace(cls: type, args: argparse.Namespace) -> Any:
 
 
 def to_toml(values: dict[str, Any]) -> str:
-    """A flat dict as TOML (``None`` values are written as comments: TOML has no null)."""
-    lines = []
-    tables = []
-    for key, value in values.items():
-        if value is None:
-            lines.append(f"# {key} = (none)")
-        elif isinstance(value, dict):
-            tables.append(f"\n[{key}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in value.items()))
-        elif isinstance(value, bool):
-            lines.append(f"{key} = {'true' if value else 'false'}")
-        elif isinstance(value, (tuple, list)):
-            lines.append(f"{key} = {json.dumps(list(value))}")
-        else:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n" + "".join(tables)
+    """A config's field values as TOML that :meth:`TrainConfig.from_toml` reads
+    back to the same config (written with ``tomli-w``).
+
+    TOML has no null: a ``None`` field is written as the string ``"none"``,
+    which the loader turns back into ``None`` for optional fields. A dict field
+    (``env_kwargs``, ``reward_weights``) becomes a table, or a JSON string when
+    it holds something TOML cannot say (a ``None`` at any depth, a non-string
+    key); the loader reads either.
+
+    >>> print(to_toml({"seed": 1, "history": None, "env_kwargs": {"difficulty": "easy"}}), end="")
+    seed = 1
+    history = "none"
+    <BLANKLINE>
+    [env_kwargs]
+    difficulty = "easy"
+    """
+    import tomli_w
+
+    return tomli_w.dumps({key: _toml_value(value) for key, value in values.items()})
+
+
+def _toml_value(value: Any) -> Any:
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return value if _toml_safe(value) else json.dumps(value)
+    return value
+
+
+def _toml_safe(value: Any) -> bool:
+    """Whether TOML can hold ``value`` as it is (no null anywhere, string keys)."""
+    if value is None:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _toml_safe(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_toml_safe(v) for v in value)
+    return isinstance(value, (str, int, float, bool))

@@ -84,3 +84,54 @@ def test_shipped_configs_load_and_validate(path) -> None:
     cfg = config_from_namespace(cls, parser.parse_args(["--config", str(path)]))  # as the CLI loads it
     if path.name == "asktoact_easy_gigpo.toml":  # the demo trains on success alone
         assert cfg.reward_weights == {"invalid_action": 0.0, "question": 0.0}
+
+
+# --- the saved config.toml reads back: every field, any value ------------------
+import dataclasses  # noqa: E402
+import types  # noqa: E402
+import typing  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _strategy(tp: typing.Any) -> st.SearchStrategy:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return st.none() | _strategy(next(a for a in args if a is not type(None)))
+    if origin is typing.Literal:
+        return st.sampled_from(args)
+    if origin is tuple:
+        item = st.floats(0.0, 0.999) if args[0] is float else st.text("abcdefghij_,", min_size=1, max_size=6)
+        return st.lists(item, min_size=1, max_size=3).map(tuple)
+    if origin is dict:
+        return st.dictionaries(_TEXT, _JSON if args[1] is typing.Any else st.floats(-5, 5), max_size=4)
+    return {bool: st.booleans(), int: st.integers(0, 64), float: st.floats(0.0, 10.0), str: _TEXT}[tp]
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, SFTConfig])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_field_round_trips_through_the_saved_toml(cls, data, tmp_path) -> None:
+    import tomllib
+
+    from agentgym.train.config import _flatten_and_convert, to_toml
+
+    hints = typing.get_type_hints(cls)
+    cfg = cls()
+    for f in dataclasses.fields(cls):
+        value = data.draw(_strategy(hints[f.name]), label=f.name)
+        try:
+            cfg = dataclasses.replace(cfg, **{f.name: value})
+        except ConfigError:
+            pass  # a value the validation refuses: keep the field as it was
+    text = to_toml(cfg.to_dict())
+    again = cls(**_flatten_and_convert(cls, tomllib.loads(text)))
+    assert again == cfg, text
