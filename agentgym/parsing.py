@@ -43,6 +43,16 @@ _FENCE_CLOSE = re.compile(r"\s*```$")
 # short action (json.loads shares one the same way; raw_decode keeps no state).
 _DECODER = json.JSONDecoder()
 
+# Call syntax is parsed with ast.parse under this pseudo file name. Model text can make
+# the parser warn ("invalid escape sequence '\d'": a DeprecationWarning up to Python
+# 3.11, a SyntaxWarning since): warnings attributed to this name are ignored by one
+# filter installed here, once. (Not warnings.catch_warnings() around each parse: that
+# is not thread-safe, and every filter change it makes empties Python's show-once
+# registries, so every other warning in the process printed again on each parse.)
+_SOURCE_NAME = "<agentgym tool call>"
+for _category in (SyntaxWarning, DeprecationWarning):
+    warnings.filterwarnings("ignore", category=_category, module=re.escape(_SOURCE_NAME))
+
 # A cap on the work one action may cost (1 MB of text must not take seconds).
 _MAX_CALL_CANDIDATES = 64
 _MAX_JSON_CANDIDATES = 256
@@ -215,9 +225,7 @@ def _matching_paren(s: str, open_idx: int) -> int | None:
 
 def _literal_call(src: str) -> ToolCall | None:
     try:
-        with warnings.catch_warnings():  # e.g. "invalid escape sequence" in model text
-            warnings.simplefilter("ignore")
-            node = ast.parse(src, mode="eval").body
+        node = ast.parse(src, filename=_SOURCE_NAME, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):

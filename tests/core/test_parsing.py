@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import string
+import subprocess
+import sys
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentgym import ActionError, NoToolCallError, ToolCall, ToolCallParseError, parse_tool_calls
+from agentgym.errors import ActionError, NoToolCallError, ToolCallParseError
+from agentgym.parsing import parse_tool_calls
+from agentgym.tools import ToolCall
 
 GO = ToolCall("go", {"room": "kitchen"})
 
@@ -157,3 +162,30 @@ def test_fuzz_wellformed_calls_roundtrip(name: str, args: dict, prose: str) -> N
     prose = prose.replace("<", "").replace("{", "").replace("[", "")
     text = prose + "<tool_call>" + json.dumps({"name": name, "arguments": args}) + "</tool_call>"
     assert parse_tool_calls(text) == [ToolCall(name, args)]
+
+
+def _warn_once_here() -> None:
+    warnings.warn("shown once per location", UserWarning, stacklevel=1)
+
+
+def test_parsing_keeps_the_show_once_registry() -> None:
+    # warnings.catch_warnings() around a parse empties every show-once registry of the
+    # process: a warning then printed again on each parse (84 times in a 50-task eval).
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default", UserWarning)  # show once per location
+        _warn_once_here()
+        parse_tool_calls('go("kitchen")')  # call syntax: parsed by ast
+        parse_tool_calls('<tool_call>{"name": "go", "arguments": {"room": "hall"}}</tool_call>')
+        _warn_once_here()
+    assert [str(w.message) for w in seen] == ["shown once per location"]
+
+
+def test_model_text_that_makes_the_python_parser_warn_is_parsed_silently() -> None:
+    # "invalid escape sequence" is about the model's text, not our code: nothing is printed,
+    # even with every warning shown once (-W default, as `python -X dev` does). A fresh
+    # interpreter, because pytest puts its own "always" filters in front of ours.
+    code = "from agentgym.parsing import parse_tool_calls; print(parse_tool_calls(r'go(\"C:\\docs\")')[0].positional)"
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr(("C:\\docs",))  # invalid escapes stay as written
+    assert done.stderr == ""
