@@ -80,9 +80,32 @@ class ExecResult:
 
 @runtime_checkable
 class Sandbox(Protocol):
-    """Anything with this ``run`` is a sandbox (test doubles need no inheritance)."""
+    """A sandbox backend: anything with ``name``, ``unavailable_reason`` and
+    ``run`` is one (test doubles need no inheritance).
+
+    >>> class Echo:
+    ...     name = "echo"
+    ...     @classmethod
+    ...     def unavailable_reason(cls): return None
+    ...     def run(self, argv, *, workdir, limits=None, env=None, stdin=None):
+    ...         return ExecResult(0, " ".join(argv), "", 0.0)
+    >>> isinstance(Echo(), Sandbox)
+    True
+    """
 
     name: str
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why the backend cannot run on this machine (``"no docker engine
+        answers"``, ``"bubblewrap is not installed"``), or ``None`` when it can.
+
+        Called on the *class*, before any instance is built: :func:`load_sandbox`
+        skips (``"auto"``) or refuses a backend that gives a reason, and
+        :func:`available_sandboxes` lists the reasons. It must be cheap and must
+        not raise for an ordinary absence (return the reason instead).
+        """
+        ...
 
     def run(
         self,
@@ -93,7 +116,10 @@ class Sandbox(Protocol):
         env: Mapping[str, str] | None = None,
         stdin: str | None = None,
     ) -> ExecResult:
-        """Run ``argv`` with ``workdir`` as the current (and only writable) directory."""
+        """Run ``argv`` with ``workdir`` as the current (and only writable) directory,
+        within ``limits``: the whole process tree is killed at the deadline
+        (``timed_out``), and each output stream keeps at most
+        ``limits.max_output_bytes`` (``truncated``), the rest read and discarded."""
         ...
 
 
@@ -101,12 +127,26 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=SANDBOX_ENTRY_POINT_GROUP)}
 
 
+def _backend(name: str, ep: importlib.metadata.EntryPoint) -> type:
+    """The backend class behind an entry point, checked against the protocol."""
+    cls = ep.load()
+    missing = [m for m in ("unavailable_reason", "run") if not callable(getattr(cls, m, None))]
+    if missing:
+        raise ConfigError(
+            f"sandbox backend {name!r} ({ep.value}) does not implement the Sandbox protocol: it lacks "
+            f"{' and '.join(missing)}(). A backend class needs a `name`, a classmethod `unavailable_reason()` "
+            "(None when usable here, else why not) and `run(argv, *, workdir, limits, env, stdin)`; "
+            "see agentgym.sandbox.Sandbox."
+        )
+    return cls
+
+
 def available_sandboxes() -> dict[str, str]:
     """Each installed backend -> ``""`` if usable here, else the reason it is not."""
     out = {}
     for name, ep in sorted(_entry_points().items()):
         try:
-            out[name] = ep.load().unavailable_reason() or ""
+            out[name] = _backend(name, ep).unavailable_reason() or ""
         except Exception as e:  # a backend that cannot even import is unavailable
             out[name] = f"cannot load: {e}"
     return out
@@ -122,7 +162,7 @@ def load_sandbox(kind: str = "auto", **kwargs: object) -> Sandbox:
         for name in AUTO_ORDER:
             if name not in eps:
                 continue
-            cls = eps[name].load()
+            cls = _backend(name, eps[name])
             reason = cls.unavailable_reason()
             if not reason:
                 if name == "process":
@@ -132,7 +172,7 @@ def load_sandbox(kind: str = "auto", **kwargs: object) -> Sandbox:
         raise SandboxUnavailableError("no sandbox backend is usable here: " + "; ".join(reasons))
     if kind not in eps:
         raise ConfigError(f"unknown sandbox {kind!r}.{did_you_mean(kind, eps)} Installed: {', '.join(sorted(eps))}.")
-    cls = eps[kind].load()
+    cls = _backend(kind, eps[kind])
     reason = cls.unavailable_reason()
     if reason:
         raise SandboxUnavailableError(f"sandbox {kind!r} is not usable here: {reason}")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from agentgym.sandbox import ExecResult, Limits
+from agentgym.sandboxes._common import CappedBuffer
 
 WORKSPACE = "/workspace"
 
@@ -77,15 +78,25 @@ class DockerSandbox:
             timed_out = True
             container.kill()
             code = -9
-        cap = lim.max_output_bytes
-        out = container.logs(stdout=True, stderr=False)
-        err = container.logs(stdout=False, stderr=True)
-        container.remove(force=True)
+        try:
+            out = _capped_logs(container, lim.max_output_bytes, stdout=True, stderr=False)
+            err = _capped_logs(container, lim.max_output_bytes, stdout=False, stderr=True)
+        finally:
+            container.remove(force=True)
         return ExecResult(
             returncode=code,
-            stdout=out[:cap].decode("utf-8", "replace"),
-            stderr=err[:cap].decode("utf-8", "replace"),
+            stdout=out.text(),
+            stderr=err.text(),
             duration_s=time.monotonic() - start,
             timed_out=timed_out,
-            truncated=len(out) > cap or len(err) > cap,
+            truncated=out.truncated or err.truncated,
         )
+
+
+def _capped_logs(container, cap: int, **which: bool) -> CappedBuffer:
+    """One output stream of a finished container, streamed from the engine and
+    capped while reading (never the whole log in memory)."""
+    buf = CappedBuffer(cap)
+    for chunk in container.logs(stream=True, follow=False, **which):
+        buf.write(chunk)
+    return buf

@@ -88,3 +88,93 @@ def test_auto_and_errors() -> None:
             load_sandbox("docker")
     with pytest.raises(ConfigError):
         Limits(timeout_s=0)
+
+
+# ---------------------------------------------------------------------------
+# The contract: unavailable_reason() is part of the protocol; output is capped
+# while it is read (issue 12, item 10)
+# ---------------------------------------------------------------------------
+class _NoReason:
+    name = "no-reason"
+
+    def run(self, argv, *, workdir, limits=None, env=None, stdin=None):
+        raise AssertionError("never run")
+
+
+class _FakeEntryPoint:
+    def __init__(self, cls) -> None:
+        self.cls, self.value = cls, f"tests:{cls.__name__}"
+
+    def load(self):
+        return self.cls
+
+
+def test_unavailable_reason_is_part_of_the_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentgym import sandbox as sandbox_mod
+    from agentgym.sandboxes.process import ProcessSandbox
+
+    assert isinstance(ProcessSandbox(), Sandbox)
+    assert not isinstance(_NoReason(), Sandbox)  # a run() alone is not the contract
+    assert "unavailable_reason" in Sandbox.__dict__ and Sandbox.unavailable_reason.__doc__
+    monkeypatch.setattr(sandbox_mod, "_entry_points", lambda: {"no-reason": _FakeEntryPoint(_NoReason)})
+    with pytest.raises(ConfigError, match="lacks unavailable_reason"):
+        load_sandbox("no-reason")
+    assert "lacks unavailable_reason" in available_sandboxes()["no-reason"]
+
+
+def _peak_bytes(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+MB = 1 << 20
+FIFTY_MB = "import sys\nb = b'x' * (1 << 20)\nfor _ in range(50):\n    sys.stdout.buffer.write(b)\n    sys.stderr.buffer.write(b[:1000])\nprint('end', file=sys.stderr)"
+
+
+def test_output_is_capped_while_reading(tmp_path: Path) -> None:
+    from agentgym.sandboxes._common import clean_env, run_capped
+
+    limits = Limits(max_output_bytes=MB, timeout_s=60)
+    res, peak = _peak_bytes(lambda: run_capped(["python3", "-c", FIFTY_MB], cwd=str(tmp_path), env=clean_env(None),
+                                               limits=limits, stdin=None))
+    assert res.ok and not res.timed_out  # the child was never blocked on a full pipe
+    assert res.truncated and res.stdout == "x" * MB and res.stderr == "x" * 50_000 + "end\n"
+    assert peak < 4 * MB, f"{peak / MB:.1f} MB held for a 50 MB output capped at 1 MB"
+
+
+def test_a_child_that_writes_for_ever_is_capped_and_killed(tmp_path: Path) -> None:
+    sb = load_sandbox("process")
+    res, peak = _peak_bytes(lambda: sb.run(["python3", "-c", "while True: print('y' * 4096)"], workdir=tmp_path,
+                                           limits=Limits(timeout_s=1.5, max_output_bytes=MB)))
+    assert res.timed_out and res.truncated and len(res.stdout) == MB and res.duration_s < 8
+    assert peak < 4 * MB
+
+
+def test_stdin_and_stdout_flow_together(tmp_path: Path) -> None:
+    sb = load_sandbox("process")
+    # cat echoes as it reads: writing all of stdin before reading stdout would deadlock.
+    res = sb.run(["cat"], workdir=tmp_path, stdin="z" * (3 * MB), limits=Limits(max_output_bytes=MB, timeout_s=30))
+    assert res.ok and res.truncated and res.stdout == "z" * MB
+    res = sb.run(["python3", "-c", "import sys; print(len(sys.stdin.read()))"], workdir=tmp_path, stdin="abc")
+    assert res.ok and res.stdout == "3\n" and not res.truncated
+    # A child that exits without reading its input is not an error of ours.
+    res = sb.run(["python3", "-c", "print('no read')"], workdir=tmp_path, stdin="q" * (4 * MB))
+    assert res.ok and res.stdout == "no read\n"
+
+
+def test_capped_buffer() -> None:
+    from agentgym.sandboxes._common import CappedBuffer
+
+    b = CappedBuffer(5)
+    for chunk in (b"ab", b"cdef", b"", b"gh"):
+        b.write(chunk)
+    assert bytes(b.data) == b"abcde" and b.dropped == 3 and b.truncated
+    exact = CappedBuffer(3)
+    exact.write(b"abc")
+    assert not exact.truncated and exact.text() == "abc"
