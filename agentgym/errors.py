@@ -60,7 +60,7 @@ class PolicyError(AgentGymError, RuntimeError):
 
 
 class RemoteEnvError(AgentGymError, RuntimeError):
-    """A remote environment (``agentgym.RemoteEnv``) failed: the server is
+    """A remote environment (``agentgym.remote.RemoteEnv``) failed: the server is
     unreachable after retries, the session was lost, or the env raised on the
     server. ``status`` is the HTTP status, when there was one."""
 

@@ -1,13 +1,18 @@
-"""Registering environments and finding them again.
+"""Registering environments and finding them again: gymnasium's registry.
 
-Environments live in gymnasium's registry under the ``agentgym/`` namespace,
-so both of these work::
+There is one registry, gymnasium's. agentgym's environments live in it under
+the ``agentgym/`` namespace, so both of these work::
 
     env = agentgym.make("AskToAct-v0", difficulty="easy")   # the AgentEnv itself
-    env = gymnasium.make("agentgym/AskToAct-v0")             # with gymnasium's wrappers
+    env = gymnasium.make("agentgym/AskToAct-v0")             # the same, through gymnasium
 
-:func:`make` returns the environment without the wrappers ``gymnasium.make``
-adds (order enforcing, passive checker); the env enforces order itself.
+They are registered without gymnasium's order-enforcing and passive-checker
+wrappers (an :class:`~agentgym.env.AgentEnv` enforces order itself and is
+checked by :func:`agentgym.testing.check_agent_env`), so both doors return the
+env itself. :func:`make` adds only the ``agentgym/`` namespace and a "did you
+mean" on a typo; keyword arguments are merged by gymnasium. agentgym's one
+addition, a one-line ``description`` for ``agentgym list``, is kept as an
+attribute of gymnasium's :class:`~gymnasium.envs.registration.EnvSpec`.
 
 Third-party packages register through the ``agentgym.envs`` entry-point group:
 in their ``pyproject.toml``::
@@ -20,18 +25,17 @@ Entry points are loaded once, on first use of the registry.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 
 from agentgym.errors import RegistryError, UnknownEnvError, did_you_mean
 
-__all__ = ["register", "make", "spec", "list_envs", "EnvInfo", "load_plugins", "NAMESPACE"]
+__all__ = ["register", "make", "env_spec", "list_envs", "env_description", "load_plugins", "NAMESPACE"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +43,6 @@ NAMESPACE = "agentgym"
 ENTRY_POINT_GROUP = "agentgym.envs"
 
 
-@dataclass(frozen=True)
-class EnvInfo:
-    """What ``agentgym list`` shows of a registered environment."""
-
-    id: str
-    entry_point: str
-    description: str
-    defaults: dict[str, Any] = field(default_factory=dict, hash=False)
-
-
-_ENVS: dict[str, EnvInfo] = {}
 _plugins_loaded = False
 
 
@@ -77,18 +70,30 @@ def register(
     >>> register("Echo-v0", "mypkg.echo:EchoEnv", description="repeats")  # doctest: +SKIP
     """
     full = _full_id(id)
-    if full in _ENVS and not override:
-        if _ENVS[full].entry_point == _ep_name(entry_point):
+    if full in gym.registry:
+        old = gym.registry[full]
+        if _ep_name(old.entry_point) == _ep_name(entry_point) and not override:
             return  # the same registration twice (e.g. a module imported twice) is harmless
-        raise RegistryError(f"{full} is already registered to {_ENVS[full].entry_point}; pass override=True to replace it.")
-    gym.register(id=full, entry_point=entry_point, kwargs=dict(defaults), disable_env_checker=True)
-    _ENVS[full] = EnvInfo(full, _ep_name(entry_point), description, dict(defaults))
+        if not override:
+            raise RegistryError(
+                f"{full} is already registered to {_ep_name(old.entry_point)}; pass override=True to replace it."
+            )
+        del gym.registry[full]  # replaced without gymnasium's "overriding" warning
+    gym.register(id=full, entry_point=entry_point, kwargs=dict(defaults), order_enforce=False,
+                 disable_env_checker=True)
+    gym.registry[full].description = description  # type: ignore[attr-defined]
 
 
-def _ep_name(entry_point: str | Callable[..., Any]) -> str:
+def _ep_name(entry_point: Any) -> str:
     if isinstance(entry_point, str):
         return entry_point
     return f"{getattr(entry_point, '__module__', '?')}:{getattr(entry_point, '__qualname__', repr(entry_point))}"
+
+
+def env_description(env_spec: EnvSpec) -> str:
+    """The one-line description ``agentgym.register`` stored on a spec ("" for
+    envs registered with ``gymnasium.register`` directly)."""
+    return str(getattr(env_spec, "description", ""))
 
 
 def load_plugins(force: bool = False) -> None:
@@ -107,36 +112,36 @@ def load_plugins(force: bool = False) -> None:
             logger.exception("agentgym: could not load env plugin %r (%s)", ep.name, ep.value)
 
 
-def spec(env_id: str) -> EnvInfo:
-    """The registration of ``env_id``; raises with a "did you mean" on a typo."""
+def env_spec(env_id: str) -> EnvSpec:
+    """Gymnasium's spec of ``env_id`` (``agentgym/`` optional); raises
+    :class:`~agentgym.errors.UnknownEnvError` with a "did you mean" on a typo.
+
+    >>> env_spec("GuessNumber-v0").id
+    'agentgym/GuessNumber-v0'
+    """
     load_plugins()
     full = _full_id(env_id)
-    if full not in _ENVS:
+    if full not in gym.registry:
+        ids = [s.id for s in list_envs()]
         raise UnknownEnvError(
-            f"No environment {full!r} is registered.{did_you_mean(full, _ENVS)} "
-            f"Registered: {', '.join(sorted(_ENVS)) or 'none'} (see `agentgym list`)."
+            f"No environment {full!r} is registered.{did_you_mean(full, ids)} "
+            f"Registered: {', '.join(ids) or 'none'} (see `agentgym list`)."
         )
-    return _ENVS[full]
+    return gym.registry[full]
 
 
 def make(env_id: str, **kwargs: Any) -> gym.Env:
-    """Instantiate a registered environment (without gymnasium's wrappers).
+    """Instantiate a registered environment: ``gymnasium.make`` with the
+    ``agentgym/`` namespace optional and a "did you mean" on a typo.
 
-    >>> env = make("GuessNumber-v0", split="val")  # doctest: +SKIP
+    >>> env = make("GuessNumber-v0", split="val")
+    >>> env.spec.kwargs["split"]
+    'val'
     """
-    info = spec(env_id)
-    env_spec = gym.spec(info.id)
-    ep = env_spec.entry_point
-    if isinstance(ep, str):
-        from gymnasium.envs.registration import load_env_creator
-
-        ep = load_env_creator(ep)
-    env = ep(**{**env_spec.kwargs, **kwargs})
-    env.spec = dataclasses.replace(env_spec, kwargs={**env_spec.kwargs, **kwargs})
-    return env
+    return gym.make(env_spec(env_id), **kwargs)
 
 
-def list_envs() -> list[EnvInfo]:
-    """Every registered agentgym environment, sorted by id."""
+def list_envs() -> list[EnvSpec]:
+    """Gymnasium's specs of every environment in the ``agentgym/`` namespace, sorted by id."""
     load_plugins()
-    return [_ENVS[k] for k in sorted(_ENVS)]
+    return [gym.registry[k] for k in sorted(gym.registry) if k.startswith(NAMESPACE + "/")]

@@ -10,7 +10,7 @@ live, and point the rollout at it::
     # on the env machine
     agentgym serve SQL-v0 --host 0.0.0.0 --port 8765
     # on the trainer
-    env = agentgym.RemoteEnv("http://envhost:8765", "SQL-v0", split="val")
+    env = RemoteEnv("http://envhost:8765", "SQL-v0", split="val")
     obs, info = env.reset(seed=0)
 
 Robustness: every request is retried with exponential backoff on connection

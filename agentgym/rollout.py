@@ -187,7 +187,7 @@ def _canonical_id(env_id: str) -> str:
 
 def _env_id_of(env: EnvLike) -> str:
     """The registered id of an env instance, however it was built: its gymnasium
-    spec (``make``), the id a :class:`~agentgym.RemoteEnv` serves, or the one id
+    spec (``make``), the id a :class:`~agentgym.remote.RemoteEnv` serves, or the one id
     registered for its class (an env constructed directly); else its class name.
 
     >>> import agentgym

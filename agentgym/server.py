@@ -1,7 +1,7 @@
 """Serving environments over HTTP (FastAPI): ``agentgym serve ENV_ID``.
 
 Each client opens a **session** (one env instance, with an id), resets and
-steps it, and closes it; :class:`agentgym.RemoteEnv` is the client. The
+steps it, and closes it; :class:`agentgym.remote.RemoteEnv` is the client. The
 OpenAPI document is at ``/openapi.json`` (interactive at ``/docs``).
 
 ==========================================  =====================================
@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field
 
 import agentgym
 from agentgym.errors import ConfigError, EnvStateError, RegistryError
-from agentgym.registry import make, spec
+from agentgym.registry import env_description, env_spec, make
 from agentgym.tasks import Task
 
 __all__ = ["create_app", "serve_in_thread", "ServerError"]
@@ -280,7 +280,7 @@ def create_app(
         raise ConfigError("serve at least one env id (see `agentgym list`).")
     if max_sessions < 1 or session_ttl <= 0:
         raise ConfigError(f"max_sessions must be >= 1 and session_ttl > 0, got {max_sessions} and {session_ttl}.")
-    served = {spec(i).id: spec(i) for i in ids}  # raises on unknown ids, with "did you mean"
+    served = {env_spec(i).id: env_spec(i) for i in ids}  # raises on unknown ids, with "did you mean"
     defaults = dict(env_kwargs or {})
     sessions = _Sessions(max_sessions, session_ttl)
 
@@ -345,7 +345,7 @@ def _add_session_routes(app: FastAPI, sessions: _Sessions, served: dict, default
         out = []
         for env_id, info in served.items():
             env: Any = make(env_id, **defaults)
-            out.append({"env_id": env_id, "description": info.description, "tools": jsonable(env.tools)})
+            out.append({"env_id": env_id, "description": env_description(info), "tools": jsonable(env.tools)})
             env.close()
         return out
 
@@ -444,7 +444,7 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, tim
     ``port=0`` picks a free port. For tests, notebooks and load tests::
 
         with serve_in_thread(create_app("GuessNumber-v0")) as url:
-            env = agentgym.RemoteEnv(url, "GuessNumber-v0")
+            env = RemoteEnv(url, "GuessNumber-v0")
     """
     import socket
 

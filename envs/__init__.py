@@ -8,7 +8,8 @@ are ``"module:Class"`` strings), so it imports no family module.
 
 from __future__ import annotations
 
-from agentgym import SuiteEntry, register, register_suite
+from agentgym import register
+from agentgym.suites import SuiteEntry, register_suite
 
 
 def register_all() -> None:

@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from agentgym import ToolCall
+from agentgym.tools import ToolCall
 from agentgym.envs.sql.env import SQLEnv
 
 LEVELS = ("easy", "medium", "hard")

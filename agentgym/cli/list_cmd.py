@@ -13,6 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import agentgym
+    from agentgym.registry import env_description
+    from agentgym.suites import list_suites
     from agentgym.tools import tool_specs
 
     envs = []
@@ -20,10 +22,10 @@ def run(args: argparse.Namespace) -> int:
         env = agentgym.make(info.id)
         tools = [spec.signature() for spec in tool_specs(env).values()]
         env.close()
-        envs.append({"id": info.id, "description": info.description, "tools": tools})
+        envs.append({"id": info.id, "description": env_description(info), "tools": tools})
     suites = [
         {"name": s.name, "description": s.description, "entries": [e.label + f" x{e.n_tasks}" for e in s.entries]}
-        for s in agentgym.list_suites()
+        for s in list_suites()
     ]
     if args.json:
         print(json.dumps({"envs": envs, "suites": suites}, indent=2))

@@ -3,7 +3,7 @@
     agentgym serve GuessNumber-v0 --host 127.0.0.1 --port 8765
     agentgym serve AskToAct-v0 SQL-v0 --max-sessions 512 --session-ttl 300
 
-Clients use ``agentgym.RemoteEnv(url, env_id)``; the API is documented at
+Clients use ``agentgym.remote.RemoteEnv(url, env_id)``; the API is documented at
 ``/docs`` and ``/openapi.json`` (see ``agentgym.server``).
 """
 

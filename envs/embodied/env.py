@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym import AgentEnv, InvalidActionError, Task, tool
+from agentgym import AgentEnv, Task, tool
+from agentgym.errors import InvalidActionError
 from agentgym.envs.embodied.home import EXAMINE_KINDS, VISIBLE_KINDS, Home
 from agentgym.envs.embodied.reward import QuestionOutcome, QuestionReward, load_question_reward
 from agentgym.envs.embodied.tasks import AskToActTasks

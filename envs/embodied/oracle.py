@@ -31,7 +31,8 @@ per-episode scratch state lives in ``env.policy_memo``.
 
 from __future__ import annotations
 
-from agentgym import ToolCall, parse_tool_calls
+from agentgym.parsing import parse_tool_calls
+from agentgym.tools import ToolCall
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.home import COLOURS, EXAMINE_KINDS, ROOM_CATALOG
 

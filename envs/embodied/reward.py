@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from agentgym import ConfigError
+from agentgym.errors import ConfigError
 
 __all__ = ["InfoGainReward", "QuestionOutcome", "QuestionReward", "load_question_reward"]
 

@@ -25,7 +25,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from agentgym import Task, TaskGenerator, ToolCall
+from agentgym import Task, TaskGenerator
+from agentgym.tools import ToolCall
 from agentgym.envs.embodied.home import LEVELS, Home, TaskKind, generate_layout
 from agentgym.tasks import Split
 

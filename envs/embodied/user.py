@@ -37,7 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from agentgym import ConfigError
+from agentgym.errors import ConfigError
 from agentgym.envs.embodied.home import COLOURS, MATERIALS, ROOM_CATALOG, SIZES, TYPES, Home
 
 __all__ = [

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from agentgym import ToolCall
+from agentgym.tools import ToolCall
 from agentgym.envs.guess_number.env import GuessNumberEnv
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agentgym import Task, TaskGenerator, ToolCall
+from agentgym import Task, TaskGenerator
+from agentgym.tools import ToolCall
 
 # difficulty -> width of the range
 WIDTHS = {"easy": 16, "medium": 100, "hard": 1000}

@@ -34,7 +34,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from agentgym import AgentEnv, InvalidActionError, Task, tool
+from agentgym import AgentEnv, Task, tool
+from agentgym.errors import InvalidActionError
 from agentgym.envs.sql.backends import (
     DEFAULT_TIME_LIMIT_S,
     PostgresBackend,

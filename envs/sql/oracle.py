@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from agentgym import ToolCall
+from agentgym.tools import ToolCall
 from agentgym.envs.sql.env import SQLEnv
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 
 import pytest
 
-from agentgym.cli import COMMANDS, main
+from agentgym.cli import COMMANDS, QUIET_LOGGERS, main
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -45,3 +46,29 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_user_errors_exit_1_with_a_message() -> None:
     out = _run("eval", "--suite", "no-such-suite", "--policy", "oracle", "--out", "/tmp/agentgym-cli-test")
     assert out.returncode == 1 and out.stderr.startswith("error:") and "No suite" in out.stderr
+
+
+@pytest.fixture
+def _restore_http_loggers():
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("_restore_http_loggers")
+def test_commands_keep_per_request_http_logs_quiet(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    # httpx logs every request at INFO: `agentgym eval --policy openai:...` printed one line a turn.
+    request = 'HTTP Request: POST http://127.0.0.1:8000/v1/chat/completions "HTTP/1.1 200 OK"'
+    assert main(["list", "--json"]) == 0
+    capsys.readouterr()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("httpx").info(request)
+    logging.getLogger("httpx").warning("connection refused")
+    logging.getLogger("agentgym.evaluation").info("our own line")
+    assert "HTTP Request" not in caplog.text
+    assert "connection refused" in caplog.text and "our own line" in caplog.text
+    # -v (debug logging) shows them again.
+    assert main(["-v", "list", "--json"]) == 0
+    logging.getLogger("httpx").info(request)
+    assert "HTTP Request" in caplog.text

@@ -12,7 +12,8 @@ import gymnasium as gym
 import pytest
 
 import agentgym
-from agentgym import SuiteEntry, get_suite, register_suite
+from agentgym import get_suite
+from agentgym.suites import SuiteEntry, register_suite
 from agentgym.errors import ConfigError, RegistryError, UnknownEnvError, UnknownSuiteError
 
 
@@ -32,8 +33,11 @@ def test_unknown_id_suggests_the_right_one() -> None:
 
 
 def test_list_envs_has_descriptions() -> None:
-    infos = {i.id: i for i in agentgym.list_envs()}
-    assert infos["agentgym/GuessNumber-v0"].description
+    from agentgym.registry import env_description
+
+    specs = {s.id: s for s in agentgym.list_envs()}
+    assert env_description(specs["agentgym/GuessNumber-v0"])
+    assert specs["agentgym/GuessNumber-v0"] is gym.spec("agentgym/GuessNumber-v0")  # one registry: gymnasium's
 
 
 def test_register_conflicts_and_override() -> None:
@@ -42,7 +46,12 @@ def test_register_conflicts_and_override() -> None:
     with pytest.raises(RegistryError, match="override=True"):
         agentgym.register("TmpEnv-v0", "somewhere.else:Env")
     agentgym.register("TmpEnv-v0", "agentgym.envs.guess_number.env:GuessNumberEnv", override=True, max_turns=3)
-    assert agentgym.make("TmpEnv-v0").max_turns == 3
+    try:
+        assert agentgym.make("TmpEnv-v0").max_turns == 3
+        assert gym.make("agentgym/TmpEnv-v0").unwrapped.max_turns == 3  # one registry, gymnasium's
+        assert agentgym.make("TmpEnv-v0", max_turns=5).spec.kwargs["max_turns"] == 5  # gymnasium merges kwargs
+    finally:
+        del gym.registry["agentgym/TmpEnv-v0"]  # other tests look envs up by class
 
 
 def test_suites() -> None:

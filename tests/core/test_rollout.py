@@ -9,7 +9,9 @@ from collections import Counter
 import pytest
 
 import agentgym
-from agentgym import Completion, Task, Trajectory, load_jsonl, tool
+from agentgym import Task, Trajectory, tool
+from agentgym.policy import Completion
+from agentgym.trajectory import load_jsonl
 from agentgym.errors import ConfigError, PolicyError
 from agentgym.rollout import collect, messages_before_turn
 from agentgym.tasks import TaskGenerator

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import agentgym
-from agentgym import SPLITS, Task
+from agentgym import Task
+from agentgym.tasks import SPLITS
 from agentgym.errors import ConfigError
 from agentgym.tasks import derive_seed, split_of
 

@@ -6,7 +6,9 @@ from typing import Literal
 
 import pytest
 
-from agentgym import ArgumentError, ToolCall, tool, tool_specs
+from agentgym import tool
+from agentgym.errors import ArgumentError
+from agentgym.tools import ToolCall, tool_specs
 from agentgym.errors import ToolDefinitionError
 
 
@@ -108,7 +110,7 @@ def test_bad_tool_definitions_fail_at_class_creation() -> None:
 
 
 def test_render_is_parseable_back() -> None:
-    from agentgym import parse_tool_calls
+    from agentgym.parsing import parse_tool_calls
 
     call = ToolCall("place", {"object": "red mug (1)", "receptacle": "coffee table"})
     assert parse_tool_calls(call.render()) == [call]

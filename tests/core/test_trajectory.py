@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentgym import Trajectory, Turn, load_jsonl, save_jsonl
+from agentgym import Trajectory, Turn
+from agentgym.trajectory import load_jsonl, save_jsonl
 from agentgym.trajectory import append_jsonl, iter_jsonl
 
 

@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agentgym
-from agentgym import Task, ToolCall, parse_tool_calls
+from agentgym import Task
+from agentgym.parsing import parse_tool_calls
+from agentgym.tools import ToolCall
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.tasks import AskToActTasks
 from agentgym.testing import check_agent_env, run_scripted_episode

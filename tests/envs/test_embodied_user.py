@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import agentgym
-from agentgym import ConfigError, ToolCall
+from agentgym.errors import ConfigError
+from agentgym.tools import ToolCall
 from agentgym.envs.embodied.home import LEVELS, Home, generate_layout
 from agentgym.envs.embodied.reward import InfoGainReward, QuestionOutcome
 from agentgym.envs.embodied.user import (

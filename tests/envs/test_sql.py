@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import agentgym
-from agentgym import ToolCall
+from agentgym.errors import ConfigError
+from agentgym.tools import ToolCall
 from agentgym.envs.sql.backends import QueryError, SQLiteBackend
 from agentgym.envs.sql.database import DbRef, generate_rows, sqlite_file
 from agentgym.envs.sql.domains import DOMAINS
@@ -180,7 +181,7 @@ def test_partial_rewards_are_named_and_sum() -> None:
     parts = info["reward_parts"]
     assert parts["execution"] == 0.0 and parts["syntax"] == 0.0 and parts["row_f1"] == 0.0
     assert reward == pytest.approx(sum(parts.values()))
-    with pytest.raises(agentgym.ConfigError, match="unknown SQL reward part"):
+    with pytest.raises(ConfigError, match="unknown SQL reward part"):
         SQLEnv(reward_weights={"bleu": 1.0})
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import agentgym
-from agentgym import ToolCall
+from agentgym.tools import ToolCall
 from agentgym.envs.sql.backends import PostgresBackend, SQLiteBackend
 from agentgym.envs.sql.database import DbRef
 from agentgym.envs.sql.env import SQLEnv

@@ -174,6 +174,3 @@ def test_cli_eval_then_compare(tmp_path, capsys):
 
 def test_lazy_public_names():
     assert agentgym.evaluate is evaluate
-    from agentgym.remote import RemoteEnv
-
-    assert agentgym.RemoteEnv is RemoteEnv

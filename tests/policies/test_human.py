@@ -10,6 +10,7 @@ import agentgym
 from agentgym.cli import main
 from agentgym.policies.human import HumanPolicy, expand_shorthand
 from agentgym.rollout import collect
+from agentgym.trajectory import load_jsonl
 
 
 def test_human_policy_plays_an_episode_through_the_rollout() -> None:
@@ -51,7 +52,7 @@ def test_play_command(monkeypatch, capsys, tmp_path) -> None:
     assert rc == 0
     assert "turn 1: reward -0.1 (invalid_action -0.1)" in out and "turn 2: reward +1 (success +1)" in out
     assert "success True" in out and f'"number": {secret}' in out
-    assert agentgym.load_jsonl(save)[0].success
+    assert load_jsonl(save)[0].success
 
 
 def test_play_quits_cleanly(monkeypatch, capsys) -> None:
