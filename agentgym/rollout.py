@@ -30,7 +30,9 @@ Failures
     ``finish_reason="error"``, ends *that* episode with ``failed=True`` and the
     error text; the run goes on. (An exception out of ``policy.act`` is a bug
     in the policy and propagates.) Failed episodes are returned, counted and
-    logged; training statistics exclude them.
+    logged; every success rate counts them as failures, training's and
+    evaluation's alike (``agentgym.evaluation.summary.episode_totals``), and the
+    trainer leaves them out of its updates.
 
 Limits
     ``max_turns`` caps the turns (the env truncates; the engine enforces it too

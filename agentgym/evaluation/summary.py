@@ -8,7 +8,7 @@ run or resumed in.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,8 @@ from agentgym.suites import SuiteEntry
 from agentgym.tasks import derive_seed
 from agentgym.trajectory import Trajectory
 
-__all__ = ["STANDARD_METRICS", "entry_result", "overall_figures", "episode_key"]
+__all__ = ["STANDARD_METRICS", "entry_result", "overall_figures", "episode_key", "episode_success", "episode_totals",
+           "episode_means"]
 
 # Metrics every env reports (see AgentEnv); the rest are the family's own.
 STANDARD_METRICS = ("success", "turns", "invalid_actions", "return")
@@ -35,24 +36,67 @@ def episode_key(label: str, task_index: int, episode: int) -> str:
     return f"{label}#{task_index}#{episode}"
 
 
-def _success(t: Trajectory) -> float:
-    # A failed episode (an exception ended it) never counts as a success.
+def episode_success(t: Trajectory) -> float:
+    """An episode's success: a failed episode (an env or policy exception ended
+    it) is a failure, whatever its metrics say."""
     return 0.0 if t.failed else float(t.metrics.get("success", 0.0))
+
+
+def episode_totals(episodes: Iterable[Trajectory]) -> dict[str, float]:
+    """The sums behind every episode statistic, training's (``rollout/*``,
+    ``val/*``) and evaluation's alike; sums, so processes can add theirs up.
+
+    One rule for failed episodes: each is an episode and a failure (success 0),
+    its turns, invalid actions, return and tokens up to the failure count like
+    any other's, and ``failed`` reports how many there were. (The trainer still
+    leaves them out of its updates: that is training data, not measurement.)
+
+    >>> from agentgym.trajectory import Trajectory
+    >>> ok = Trajectory("t0", "g", metrics={"success": 1.0})
+    >>> crashed = Trajectory("t1", "g", failed=True, metrics={"success": 1.0})
+    >>> episode_means(episode_totals([ok, crashed]))["success"]
+    0.5
+    """
+    totals = dict.fromkeys(("episodes", "failed", "success", "return", "turns", "invalid", "tokens"), 0.0)
+    for t in episodes:
+        totals["episodes"] += 1
+        totals["failed"] += float(t.failed)
+        totals["success"] += episode_success(t)
+        totals["return"] += t.episode_return
+        totals["turns"] += len(t.turns)
+        totals["invalid"] += sum(not turn.action_valid for turn in t.turns)
+        totals["tokens"] += t.num_tokens
+    return totals
+
+
+def episode_means(totals: dict[str, float]) -> dict[str, float]:
+    """Rates from :func:`episode_totals`: ``success``, ``return``, ``turns`` and
+    ``tokens`` per episode (failed ones included), ``invalid_frac`` per action,
+    ``failed_frac`` per episode (0 where there is nothing to divide)."""
+    n, turns = max(totals["episodes"], 1.0), max(totals["turns"], 1.0)
+    return {
+        "success": totals["success"] / n,
+        "return": totals["return"] / n,
+        "turns": totals["turns"] / n,
+        "tokens": totals["tokens"] / n,
+        "invalid_frac": totals["invalid"] / turns,
+        "failed_frac": totals["failed"] / n,
+    }
 
 
 def _figures(by_task: Sequence[list[Trajectory]], k_max: int, interval: tuple[float, float]) -> Figures:
     episodes = [t for group in by_task for t in group]
     n = len(episodes)
+    totals = episode_totals(episodes)
+    means = episode_means(totals)
     turns = [len(t.turns) for t in episodes]
-    n_actions = sum(turns)
-    invalid = sum(1 for t in episodes for turn in t.turns if not turn.action_valid)
     family: dict[str, list[float]] = defaultdict(list)
     for t in episodes:
         for key, metric in t.metrics.items():
             if key not in STANDARD_METRICS:
                 family[key].append(float(metric))
     ns = [len(g) for g in by_task]
-    cs = [int(sum(_success(t) for t in g)) for g in by_task]
+    cs = [int(sum(episode_success(t) for t in g)) for g in by_task]
     pass_k = {}
     for k in range(1, k_max + 1):
         value = mean_pass_at_k(ns, cs, k)
@@ -60,13 +104,13 @@ def _figures(by_task: Sequence[list[Trajectory]], k_max: int, interval: tuple[fl
             pass_k[str(k)] = _r(value)
     return Figures(
         episodes=n,
-        failed_episodes=sum(1 for t in episodes if t.failed),
-        success=Interval(mean=_r(sum(cs) / max(n, 1)), low=_r(interval[0]), high=_r(interval[1])),
-        mean_reward=_r(np.mean([t.episode_return for t in episodes]) if n else 0.0),
+        failed_episodes=int(totals["failed"]),
+        success=Interval(mean=_r(means["success"]), low=_r(interval[0]), high=_r(interval[1])),
+        mean_reward=_r(means["return"]),
         pass_at_k=pass_k,
-        mean_turns=_r(np.mean(turns) if n else 0.0),
-        invalid_action_rate=_r(invalid / max(n_actions, 1)),
-        tokens_per_episode=_r(np.mean([t.num_tokens for t in episodes]) if n else 0.0),
+        mean_turns=_r(means["turns"]),
+        invalid_action_rate=_r(means["invalid_frac"]),
+        tokens_per_episode=_r(means["tokens"]),
         prompt_tokens_per_episode=_r(np.mean([sum(len(u.prompt_ids) for u in t.turns) for t in episodes]) if n else 0.0),
         metrics={k: _r(np.mean(v)) for k, v in sorted(family.items())},
         turns_histogram={str(k): v for k, v in sorted(Counter(turns).items())},
@@ -91,7 +135,7 @@ def entry_result(
 ) -> EntryResult:
     """Aggregate one suite entry's episodes (each carrying ``meta["eval"]``)."""
     groups = _group_by_task(episodes)
-    c = np.array([sum(_success(t) for t in g) for g in groups.values()])
+    c = np.array([sum(episode_success(t) for t in g) for g in groups.values()])
     n = np.array([len(g) for g in groups.values()])
     interval = (
         bootstrap_rate([c], [n], confidence=confidence, n_boot=n_boot, seed=derive_seed("bootstrap", seed, entry.label))
@@ -103,7 +147,7 @@ def entry_result(
             task_index=i,
             task_id=g[0].task_id,
             episodes=len(g),
-            successes=int(sum(_success(t) for t in g)),
+            successes=int(sum(episode_success(t) for t in g)),
             mean_return=_r(np.mean([t.episode_return for t in g])),
         )
         for i, g in groups.items()

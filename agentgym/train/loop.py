@@ -39,6 +39,7 @@ from agentgym.credit import (
     step_group_stats,
 )
 from agentgym.train.checkpoint import TrainState
+from agentgym.evaluation.summary import episode_means, episode_totals
 from agentgym.train.config import TrainConfig
 from agentgym.train.run import TrainingRun
 from agentgym.train.update import Dist, build_samples, build_units, precompute, update_policy
@@ -155,25 +156,18 @@ def _timing(t0: float, t1: float, t2: float, t3: float, t4: float, m: dict[str, 
 
 def rollout_metrics(trajectories: Sequence[Trajectory], dist: Dist | None = None, prefix: str = "rollout/") -> dict[str, float]:
     """Success, return, turns, invalid actions and tokens of a batch of episodes,
-    summed over processes then averaged."""
-    ok = [t for t in trajectories if not t.failed]
-    sums = {
-        "episodes": float(len(ok)),
-        "failed": float(len(trajectories) - len(ok)),
-        "success": float(sum(t.success for t in ok)),
-        "return": float(sum(t.episode_return for t in ok)),
-        "turns": float(sum(len(t.turns) for t in ok)),
-        "invalid": float(sum(not turn.action_valid for t in ok for turn in t.turns)),
-        "tokens": float(sum(t.num_tokens for t in ok)),
-    }
+    summed over processes then averaged, by the rule ``agentgym eval`` uses
+    (:func:`agentgym.evaluation.summary.episode_totals`): a failed episode counts
+    as an episode and a failure, and ``failed`` says how many there were."""
+    sums = episode_totals(trajectories)
     if dist is not None:
         sums = dist.sum_floats(sums)
-    n, turns = max(sums["episodes"], 1.0), max(sums["turns"], 1.0)
+    means = episode_means(sums)
     return {
-        f"{prefix}success": sums["success"] / n,
-        f"{prefix}return": sums["return"] / n,
-        f"{prefix}turns": sums["turns"] / n,
-        f"{prefix}invalid_frac": sums["invalid"] / turns,
+        f"{prefix}success": means["success"],
+        f"{prefix}return": means["return"],
+        f"{prefix}turns": means["turns"],
+        f"{prefix}invalid_frac": means["invalid_frac"],
         f"{prefix}episodes": sums["episodes"],
         f"{prefix}failed": sums["failed"],
         f"{prefix}response_tokens": sums["tokens"],
