@@ -1,5 +1,5 @@
 """Training: the RL loop (``train``), its config (``TrainConfig``), the losses
-and behaviour cloning (``sft``).
+and behaviour cloning (``sft`` with ``SFTConfig``).
 
 >>> from agentgym.train import TrainConfig, train
 >>> cfg = TrainConfig.from_toml("configs/guess_number_gigpo.toml")      # doctest: +SKIP
@@ -13,5 +13,7 @@ from __future__ import annotations
 from agentgym.train.config import SFTConfig, TrainConfig
 from agentgym.train.loop import TrainResult, rollout_metrics, train
 from agentgym.train.loss import kl_k3, policy_loss, sft_loss
+from agentgym.train.sft import SFTResult, sft  # the function (its module: sys.modules["agentgym.train.sft"])
 
-__all__ = ["SFTConfig", "TrainConfig", "TrainResult", "kl_k3", "policy_loss", "rollout_metrics", "sft_loss", "train"]
+__all__ = ["SFTConfig", "SFTResult", "TrainConfig", "TrainResult", "kl_k3", "policy_loss", "rollout_metrics", "sft",
+           "sft_loss", "train"]

@@ -20,7 +20,7 @@ def test_the_top_level_is_what_a_user_types() -> None:
     from agentgym.train import SFTConfig, TrainConfig, sft, train
 
     assert agentgym.evaluate is evaluate
-    assert agentgym.train.train is train and agentgym.train.sft is sft
+    assert agentgym.train.train is train and agentgym.train.sft is sft and callable(sft)
     assert agentgym.train.TrainConfig is TrainConfig and agentgym.train.SFTConfig is SFTConfig
     assert issubclass(agentgym.errors.InvalidActionError, agentgym.errors.AgentGymError)
 

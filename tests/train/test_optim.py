@@ -71,8 +71,11 @@ def test_update_with_no_rows_leaves_the_weights_alone(tiny_config) -> None:
 
 
 def test_sft_takes_its_steps_through_the_shared_optimizer_step(monkeypatch, tmp_path) -> None:
-    from agentgym.train import sft as sft_module
+    import importlib
+
     from agentgym.train.config import SFTConfig
+
+    sft_module = importlib.import_module("agentgym.train.sft")
 
     calls = []
     real = sft_module.optimizer_step
