@@ -93,3 +93,23 @@ def test_reductions_run_on_the_accelerator_device() -> None:
     assert d.sum_floats({"a": 1.0, "b": 5.0}) == {"a": 2.0, "b": 2.0}
     assert d.max(3.0) == 3.0
     assert seen == ["meta", "meta"]
+
+
+@pytest.mark.parametrize("kind", ["FSDP", "DEEPSPEED"])
+def test_sharded_modes_are_refused_with_the_reason(kind, tiny_config) -> None:
+    from accelerate.utils import DistributedType
+
+    from agentgym.errors import ConfigError
+    from agentgym.train.run import TrainingRun
+
+    class ShardedAccelerator:
+        distributed_type = DistributedType[kind]
+        num_processes, process_index, is_main_process = 1, 0, True
+
+        def __init__(self) -> None:
+            import torch
+
+            self.device = torch.device("cpu")
+
+    with pytest.raises(ConfigError, match=f"{kind}.*not support.*--multi_gpu"):
+        TrainingRun.create(tiny_config, ShardedAccelerator())
