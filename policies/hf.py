@@ -25,10 +25,14 @@ trainer recomputes them (the usual convention of RL rollout engines).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,20 +155,21 @@ class HFPolicy:
         path = _resolve_model(name_or_path)
         saved = _read_policy_file(path) if isinstance(path, Path) else {}
         options = {**saved, **kwargs}
-        if isinstance(path, Path) and (path / "adapter_config.json").is_file():
-            from peft import AutoPeftModelForCausalLM
+        with quiet_progress_bars():  # callers (training, evaluation) draw their own bars
+            if isinstance(path, Path) and (path / "adapter_config.json").is_file():
+                from peft import AutoPeftModelForCausalLM
 
-            model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=dtype).merge_and_unload()
-        else:
-            try:
-                model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
-            except OSError as e:
-                raise ConfigError(
-                    f"could not load the model {name_or_path!r} ({e.__class__.__name__}: {str(e)[:200]}). "
-                    "Give a local directory with a saved model, 'smollm2-135m' (offline), or a hub id "
-                    "on a machine that can reach the hub (set HF_HUB_OFFLINE=1 to fail fast offline)."
-                ) from e
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+                model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=dtype).merge_and_unload()
+            else:
+                try:
+                    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+                except OSError as e:
+                    raise ConfigError(
+                        f"could not load the model {name_or_path!r} ({e.__class__.__name__}: {str(e)[:200]}). "
+                        "Give a local directory with a saved model, 'smollm2-135m' (offline), or a hub id "
+                        "on a machine that can reach the hub (set HF_HUB_OFFLINE=1 to fail fast offline)."
+                    ) from e
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
         if device:
             model.to(device)
         model.eval()
@@ -193,8 +198,9 @@ class HFPolicy:
         load it back."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(str(directory))
-        self.tokenizer.save_pretrained(str(directory))
+        with quiet_progress_bars():  # no "Writing model shards" bar inside the caller's own bar
+            self.model.save_pretrained(str(directory))
+            self.tokenizer.save_pretrained(str(directory))
         options = {"temperature": self.temperature, "top_p": self.top_p, "max_new_tokens": self.max_new_tokens}
         (directory / _POLICY_FILE).write_text(json.dumps(options, indent=2) + "\n")
         return directory
@@ -229,9 +235,11 @@ class HFPolicy:
         if self._renders_tools is None:
             probe = [{"role": "user", "content": "x"}]
             tool = {"type": "function", "function": {"name": "zq_probe_tool", "description": "d", "parameters": {}}}
+            from jinja2 import TemplateError
+
             try:
                 text = self.tokenizer.apply_chat_template(probe, tools=[tool], add_generation_prompt=True, tokenize=False)
-            except Exception:  # a template that chokes on tools= gets them in the system message
+            except TemplateError:  # a template that chokes on tools= gets them in the system message
                 text = ""
             self._renders_tools = "zq_probe_tool" in text
         return self._renders_tools
@@ -372,9 +380,10 @@ class HFPolicy:
             return matches
         ids = torch.tensor([prompts[fresh[0]][:shared]], dtype=torch.long, device=self.device)
         out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
-        if not _plain_layers(out.past_key_values):
+        past = _output_cache(out)
+        if not _plain_layers(past):
             return matches
-        layers = out.past_key_values.layers
+        layers = past.layers
         entry = Entry(ids[0].cpu(), [layer.keys[0] for layer in layers], [layer.values[0] for layer in layers])
         self.stats["shared_tokens"] += shared * (len(fresh) - 1)
         matches = list(matches)
@@ -402,9 +411,8 @@ class HFPolicy:
             self._prefix.add(seq, keys, values)
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, pos: torch.Tensor, cache: Any, keep: int) -> torch.Tensor:
-        out = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=keep
-        )
+        kwargs = {_cache_argument(self.model): cache}
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=keep, **kwargs)
         return out.logits[:, -1].float()
 
     def reseed(self, seed: int) -> None:
@@ -441,6 +449,57 @@ class HFPolicy:
 # ----------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------
+@contextmanager
+def quiet_progress_bars() -> Iterator[None]:
+    """Switch off transformers' and the hub's own progress bars ("Loading weights",
+    "Writing model shards", downloads) for the duration, then restore them as they
+    were: a model loaded or saved inside a training or evaluation bar must not draw
+    a bar of its own inside it.
+
+    >>> with quiet_progress_bars():
+    ...     pass
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    # HF_HUB_DISABLE_PROGRESS_BARS, when set, is the user's choice (and the hub warns on
+    # any attempt to override it); bars already off need nothing.
+    if constants.HF_HUB_DISABLE_PROGRESS_BARS is not None or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hub_on = not are_progress_bars_disabled()
+    hf_logging.disable_progress_bar()  # transformers' bars and the hub's
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
+        if not hub_on:
+            disable_progress_bars()
+
+
+@functools.cache
+def _cache_argument_of(model_class: type) -> str:
+    params = inspect.signature(model_class.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _cache_argument(model: Any) -> str:
+    """The name under which the model's ``forward`` takes its KV cache: ``cache`` in
+    current transformers, ``past_key_values`` before (which current versions still
+    accept, with a FutureWarning on every call). A PEFT wrapper forwards keyword
+    arguments to its base model, so the base model's signature decides."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return _cache_argument_of(type(base))
+
+
+def _output_cache(out: Any) -> Any:
+    """The KV cache a forward returned (``out.cache``; ``out.past_key_values`` in
+    older transformers, a name that now warns)."""
+    names = {f.name for f in dataclasses.fields(out)} if dataclasses.is_dataclass(out) else set()
+    return getattr(out, "cache" if "cache" in names else "past_key_values", None)
+
+
 def _plain_layers(cache: Any) -> bool:
     """Only plain growing layers can be sliced and re-assembled (not sliding-window
     or recurrent ones)."""
@@ -531,16 +590,17 @@ def _convert_gguf(target: Path) -> None:
 
     gguf = _gguf_path()
     logger.info("converting %s to %s (once; ~30 s)", gguf.name, target)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.load_state_dict(loaded.state_dict())
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    model.save_pretrained(str(tmp))
-    tokenizer.save_pretrained(str(tmp))
+    with quiet_progress_bars():
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.load_state_dict(loaded.state_dict())
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
     try:
         tmp.replace(target)
     except OSError:  # another process converted it first

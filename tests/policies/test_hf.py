@@ -3,7 +3,9 @@ reproducible sampling, save/load, and the tokenizer it is built with."""
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 
 import pytest
 import torch
@@ -266,3 +268,71 @@ def test_prefix_cache_is_dropped_when_the_weights_change() -> None:
     p.model.model.norm.weight.data.add_(0.5)  # a write the version counter does not see
     p.act([follow3 + [{"role": "assistant", "content": "z"}, {"role": "user", "content": "end"}]], [[]])
     assert p.stats["reused_tokens"] == before
+
+
+class _TransformersLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_two_turns_emit_no_deprecation_or_future_warning(tiny: HFPolicy) -> None:
+    """The decoding loop passes its KV cache under the current argument name: the old
+    one (``past_key_values``) raised a FutureWarning on every forward and logged a
+    deprecation once."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.warning_once.cache_clear()  # a once-per-process message: let it show again
+    log = _TransformersLog()
+    hf_logging.get_logger("transformers").addHandler(log)
+    system = {"role": "system", "content": "Find the number. Call guess(number) once per turn. " * 6}
+    convs = [[system, {"role": "user", "content": f"between {i} and {i + 9}"}] for i in range(3)]
+    p = HFPolicy(tiny.model, tiny.tokenizer, seed=0, max_new_tokens=6)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            first = p.act(convs, [[]] * 3)
+            follow = [c + [{"role": "assistant", "content": x.text}, {"role": "user", "content": "higher"}]
+                      for c, x in zip(convs, first, strict=True)]
+            p.act(follow, [[]] * 3)
+    finally:
+        hf_logging.get_logger("transformers").removeHandler(log)
+    # Every path ran: the shared system prompt (turn 1), the stored keys/values (turn 2).
+    assert p.stats["shared_tokens"] > 0 and p.stats["reused_tokens"] > p.stats["shared_tokens"]
+    bad = [f"{w.category.__name__} at {w.filename}:{w.lineno}: {w.message}" for w in seen
+           if issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    assert bad == []
+    assert [m for m in log.messages if "deprecated" in m] == []
+
+
+class _ToolsFail:
+    """A tokenizer whose chat template fails when given tools, with ``error``."""
+
+    def __init__(self, tokenizer: object, error: BaseException) -> None:
+        self._tokenizer, self._error = tokenizer, error
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._tokenizer, name)
+
+    def apply_chat_template(self, messages, tools=None, **kwargs):
+        if tools:
+            raise self._error
+        return self._tokenizer.apply_chat_template(messages, tools=tools, **kwargs)
+
+
+def test_tools_probe_falls_back_on_template_errors_only(tiny: HFPolicy) -> None:
+    from jinja2 import TemplateError
+
+    tool = {"type": "function", "function": {"name": "guess", "description": "Guess.", "parameters": {}}}
+    conv = [{"role": "user", "content": "hi"}]
+    p = HFPolicy(tiny.model, _ToolsFail(tiny.tokenizer, TemplateError("tools are not supported")))
+    assert not p.template_renders_tools
+    assert '"name": "guess"' in p.render(conv, [tool])  # the tools go into the system message
+    # Anything else (out of memory, a bug) is not "the template has no tools": it raises.
+    for error in (RuntimeError("CUDA out of memory"), MemoryError(), KeyError("tools")):
+        p = HFPolicy(tiny.model, _ToolsFail(tiny.tokenizer, error))
+        with pytest.raises(type(error)):
+            p.render(conv, [tool])
