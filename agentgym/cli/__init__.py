@@ -13,6 +13,8 @@ import importlib
 import logging
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from agentgym.errors import AgentGymError, did_you_mean
 
@@ -26,6 +28,34 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sft": ("agentgym.cli.sft", "behaviour-cloning warm start on saved trajectories"),
     "serve": ("agentgym.cli.serve", "serve an environment over HTTP"),
 }
+
+
+# Libraries that log at INFO for every routine event: httpx writes one line per HTTP
+# request (an `openai:` policy's evaluation printed one per turn). Shown with -v.
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
+def configure_logging(verbose: bool = False, *, fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
+    """The commands' logging: INFO (DEBUG with ``-v``) to stderr, and the chatty
+    HTTP client libraries at WARNING unless ``verbose``.
+
+    >>> configure_logging()
+    >>> logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    False
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
+def progress_logging(bar: Any) -> AbstractContextManager[Any]:
+    """While ``bar`` (a tqdm bar, or None) is drawn, log lines are written above it
+    instead of through it."""
+    if bar is None:
+        return nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(tqdm_class=type(bar))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     full.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     module.add_arguments(full)
     args = full.parse_args(argv[:position] + argv[position + 1 :])
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         return int(module.run(args) or 0)
     except AgentGymError as e:

@@ -9,19 +9,37 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from agentgym.train.config import SFTConfig, add_config_arguments, config_from_namespace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, SFTConfig)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentgym.cli import progress_logging
     from agentgym.train.sft import sft
 
     config = config_from_namespace(SFTConfig, args)
-    result = sft(config, progress=lambda epoch, m: print(f"epoch {epoch}: nll {m['sft/nll']:.4f}", flush=True))
+    bar: Any = None
+    if not args.no_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.epochs, desc=f"sft {config.data or config.env}", unit="epoch", dynamic_ncols=True)
+
+    def progress(epoch: int, metrics: dict[str, float]) -> None:
+        # Each epoch's line is logged by sft() itself; the bar only moves.
+        if bar is not None:
+            bar.set_postfix({"nll": round(metrics["sft/nll"], 4)})
+            bar.update(1)
+
+    with progress_logging(bar):
+        result = sft(config, progress=progress)
+    if bar is not None:
+        bar.close()
     print(json.dumps({"out_dir": str(result.out_dir), "examples": result.examples,
                       "policy": f"hf:{result.out_dir}", "nll": result.metrics[-1]["sft/nll"]}, indent=2))
     return 0

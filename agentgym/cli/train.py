@@ -16,6 +16,9 @@ from typing import Any
 from agentgym.train.config import TrainConfig, add_config_arguments, config_from_namespace
 
 SHOWN = ("rollout/success", "val/success", "rollout/return", "loss/pg", "loss/kl", "time/iteration")
+# Their short names on the progress bar.
+LABELS = {"rollout/success": "success", "val/success": "val", "rollout/return": "return", "loss/pg": "pg",
+          "loss/kl": "kl", "time/iteration": "s/it"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
+    from agentgym.cli import progress_logging
     from agentgym.train import train
     from agentgym.train.setup import use_cpu
 
@@ -42,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
             return
         if bar.n == 0 and iteration > 0:
             bar.update(iteration)  # resumed run
-        bar.set_postfix({k.split("/")[-1] if k != "val/success" else "val": round(metrics[k], 3)
-                         for k in SHOWN if k in metrics})
+        bar.set_postfix({LABELS[k]: round(metrics[k], 3) for k in SHOWN if k in metrics})
         bar.update(1)
 
-    result = train(config, progress=progress)
+    with progress_logging(bar):
+        result = train(config, progress=progress)
     if bar is not None:
         bar.close()
     if main:
@@ -59,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``scripts/train.py`` (same flags as ``agentgym train``)."""
-    import logging
-
+    from agentgym.cli import configure_logging
     from agentgym.train.launch import relaunch_cpu_processes
 
     relaunch_cpu_processes([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
@@ -68,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from agentgym.errors import AgentGymError
 
     try:
