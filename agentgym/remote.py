@@ -7,8 +7,8 @@ training — and passes ``gymnasium``'s ``check_env``. This is how environments
 scale past one machine: run ``agentgym serve`` where the env's dependencies
 live, and point the rollout at it::
 
-    # on the env machine
-    agentgym serve SQL-v0 --host 0.0.0.0 --port 8765
+    # on the env machine (beyond loopback a token is required)
+    AGENTGYM_SERVER_TOKEN=... agentgym serve SQL-v0 --host 0.0.0.0 --port 8765
     # on the trainer
     env = RemoteEnv("http://envhost:8765", "SQL-v0", split="val")
     obs, info = env.reset(seed=0)
@@ -20,11 +20,19 @@ rather than taken twice. If the session itself is gone (the server restarted,
 or the session expired), ``reset`` opens a new one transparently; a ``step``
 in the middle of a lost episode raises :class:`~agentgym.errors.RemoteEnvError`
 (the rollout marks that episode failed).
+
+Authentication: ``token=`` (default: the ``AGENTGYM_SERVER_TOKEN`` environment
+variable) is sent as ``Authorization: Bearer <token>`` with every request. On
+a server started without ``--privileged``, ``scripted_action`` raises (the
+oracle's actions are privileged) and the tasks of ``generator`` come without
+``answer`` and ``meta``: reset by ``task_index`` and read the answer from the
+last step's ``info``, as the rollout engine does.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -40,6 +48,9 @@ __all__ = ["RemoteEnv"]
 logger = logging.getLogger(__name__)
 
 _RETRY_STATUS = {429, 502, 503, 504}
+TOKEN_ENV = "AGENTGYM_SERVER_TOKEN"
+"""The environment variable that holds the env server's bearer token (read by
+``agentgym serve`` and by :class:`RemoteEnv`)."""
 
 
 class RemoteTaskGenerator(TaskGenerator):
@@ -55,7 +66,8 @@ class RemoteTaskGenerator(TaskGenerator):
     def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
         params = {"split": split, **({"difficulty": difficulty} if difficulty else {})}
         data = self._env._session_call("GET", f"tasks/{int(index)}", params=params)
-        return Task.from_dict(data)
+        # A server that is not privileged sends no answer and no meta.
+        return Task(id=data["id"], prompt=data["prompt"], answer=data.get("answer", ""), meta=data.get("meta", {}))
 
 
 class RemoteEnv(AgentEnv):
@@ -67,6 +79,8 @@ class RemoteEnv(AgentEnv):
         timeout: Seconds per HTTP request.
         retries: Retries of a failed request (connection errors, timeouts, 429/502/503/504).
         backoff: First retry delay in seconds (doubles each retry, capped at 10 s).
+        token: The server's bearer token (default: ``$AGENTGYM_SERVER_TOKEN``;
+            none if unset).
         render_mode: ``"ansi"`` or ``"human"``, as for local envs.
         **env_kwargs: Constructor arguments of the env on the server (``split``,
             ``difficulty``, ``max_turns``, ...).
@@ -88,6 +102,7 @@ class RemoteEnv(AgentEnv):
         timeout: float = 30.0,
         retries: int = 5,
         backoff: float = 0.2,
+        token: str | None = None,
         render_mode: str | None = None,
         client: httpx.Client | None = None,
         **env_kwargs: Any,
@@ -101,6 +116,8 @@ class RemoteEnv(AgentEnv):
         self.env_kwargs = dict(env_kwargs)
         self.retries, self.backoff = int(retries), float(backoff)
         self.render_mode = render_mode
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = client or httpx.Client(base_url=self.url, timeout=timeout)
         self._owns_client = client is None
         self._session: str | None = None
@@ -119,7 +136,7 @@ class RemoteEnv(AgentEnv):
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                r = self._client.request(method, path, **kw)
+                r = self._client.request(method, path, headers=self._headers, **kw)
             except httpx.TransportError as e:  # connection refused/reset, timeouts
                 if attempt == self.retries:
                     raise RemoteEnvError(
@@ -145,6 +162,14 @@ class RemoteEnv(AgentEnv):
             message, kind = r.text, ""
         if r.status_code == 409:
             raise EnvStateError(message)
+        if r.status_code == 401:
+            raise RemoteEnvError(
+                f"{what}: the server at {self.url} refused the request (HTTP 401): "
+                f"{'the token was wrong' if self._headers else 'it wants a token'}; pass RemoteEnv(..., token=...) "
+                f"or set {TOKEN_ENV}.", status=401,
+            )
+        if r.status_code == 403:
+            raise ConfigError(f"{what}: {message}")
         if r.status_code in (400, 422) or kind == "unknown_env":
             raise ConfigError(f"{what}: {message}")
         raise RemoteEnvError(f"{what} on {self.url} failed (HTTP {r.status_code}): {message}", status=r.status_code)
@@ -155,6 +180,7 @@ class RemoteEnv(AgentEnv):
             f"opening a session of {self.env_id}",
         )
         self._session = data["session_id"]
+        self.env_id = data["env_id"]  # the server's canonical id ("agentgym/SQL-v0"): trajectories record it
         self.split = data["split"]
         self.difficulty = data["difficulty"]
         self.max_turns = int(data["max_turns"])
@@ -235,7 +261,7 @@ class RemoteEnv(AgentEnv):
     def close(self) -> None:
         if self._session is not None:
             try:
-                self._client.delete(f"/sessions/{self._session}")
+                self._client.delete(f"/sessions/{self._session}", headers=self._headers)
             except httpx.HTTPError as e:
                 # Not fatal: the server's session TTL closes it anyway.
                 logger.debug("could not close remote session %s: %s", self._session, e)

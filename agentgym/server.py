@@ -11,11 +11,27 @@ OpenAPI document is at ``/openapi.json`` (interactive at ``/docs``).
 ``GET  /sessions/{id}``                     a session's env, split, turn limit, tools
 ``POST /sessions/{id}/reset``               ``{seed, options}`` → observation, info
 ``POST /sessions/{id}/step``                ``{action, episode, turn}`` → observation, reward, …
-``POST /sessions/{id}/scripted?name=...``   next action of a scripted policy (the oracle)
-``GET  /sessions/{id}/tasks/{index}``       the index-th task of the split (for rollouts)
+``POST /sessions/{id}/scripted?name=...``   next action of a scripted policy (the oracle); privileged
+``GET  /sessions/{id}/tasks/{index}``       the index-th task (``AgentEnv.task_at``); answer and meta
+                                            only when privileged
 ``GET  /sessions/{id}/render``              the env's text rendering
 ``DELETE /sessions/{id}``                   close
 ==========================================  =====================================
+
+Security. The server holds the answers, and an agent with network access (a
+tool that runs code, a browser) could ask for its own: so
+
+* the **privileged** routes are off by default: ``/scripted`` (the oracle's next
+  action) answers 403, and ``/tasks/{index}`` gives a task's ``id`` and
+  ``prompt`` without its ``answer`` or its hidden ``meta`` (a game's secret).
+  ``create_app(privileged=True)`` (``agentgym serve --privileged``) turns them on,
+  for evaluating scripted policies on a trusted network. An episode's answer
+  still arrives, as locally, in the ``info`` of its last step.
+* with a ``token`` (``--token`` / ``AGENTGYM_SERVER_TOKEN``), every route, the
+  docs included, wants ``Authorization: Bearer <token>`` (compared in constant
+  time) and answers 401 without it. A token is required to listen on anything
+  but loopback (:func:`check_exposure`); :class:`~agentgym.remote.RemoteEnv`
+  sends it.
 
 Sessions idle for longer than ``session_ttl`` seconds are closed; at most
 ``max_sessions`` are open at once (then ``POST /sessions`` answers 429).
@@ -34,6 +50,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
 import math
 import threading
@@ -51,11 +69,43 @@ from pydantic import BaseModel, Field
 import agentgym
 from agentgym.errors import ConfigError, EnvStateError, RegistryError
 from agentgym.registry import env_description, env_spec, make
+from agentgym.remote import TOKEN_ENV
 from agentgym.tasks import Task
 
-__all__ = ["create_app", "serve_in_thread", "ServerError"]
+__all__ = ["create_app", "serve_in_thread", "check_exposure", "ServerError", "TOKEN_ENV"]
 
 logger = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost``, ``127.x``, ``::1``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0"), is_loopback("envhost")
+    (True, True, False, False)
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse to listen beyond loopback without a token: anyone who can reach the
+    port could otherwise drive the envs (and, privileged, read the answers)."""
+    if not token and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve on {host!r} without a token: any machine that can reach it could use the envs. "
+            f"Pass --token (or set {TOKEN_ENV}; clients send it with RemoteEnv(..., token=...) or the same "
+            "variable), or listen on 127.0.0.1."
+        )
+
+
+def _authorized(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    # compare_digest: the time taken does not tell how much of the token was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 class ServerError(Exception):
@@ -266,6 +316,8 @@ def create_app(
     max_sessions: int = 256,
     session_ttl: float = 600.0,
     env_kwargs: dict[str, Any] | None = None,
+    privileged: bool = False,
+    token: str | None = None,
 ) -> FastAPI:
     """The FastAPI app serving ``env_ids`` (registered env ids).
 
@@ -274,6 +326,10 @@ def create_app(
         max_sessions: Cap on concurrently open sessions.
         session_ttl: Seconds of inactivity after which a session is closed.
         env_kwargs: Defaults for every session's constructor arguments.
+        privileged: Serve the oracle's actions (``/scripted``) and tasks with
+            their answers and hidden ``meta``; off by default (see the module
+            docstring). Only for scripted-policy evaluation on a trusted network.
+        token: If set, every request must carry ``Authorization: Bearer <token>``.
     """
     ids = [env_ids] if isinstance(env_ids, str) else list(env_ids)
     if not ids:
@@ -303,10 +359,25 @@ def create_app(
         version=agentgym.__version__,
         description=f"Sessions of {', '.join(served)} (see agentgym.server).",
         lifespan=lifespan,
-        responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody},
-                   422: {"model": ErrorBody}, 429: {"model": ErrorBody}, 500: {"model": ErrorBody}},
+        responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
+                   404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody},
+                   429: {"model": ErrorBody}, 500: {"model": ErrorBody}},
     )
     app.state.sessions = sessions
+    app.state.privileged = bool(privileged)
+    app.state.token = token or None
+    if app.state.token is not None:
+        secret: str = app.state.token
+
+        @app.middleware("http")
+        async def _require_token(request: Request, call_next: Any) -> Response:
+            if not _authorized(request.headers.get("authorization"), secret):
+                return JSONResponse(
+                    {"error": "unauthorized", "message": "this server wants `Authorization: Bearer <token>`; pass "
+                     f"RemoteEnv(..., token=...) or set {TOKEN_ENV} on the client."},
+                    status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                )
+            return await call_next(request)
 
     @app.exception_handler(ServerError)
     async def _server_error(request: Request, e: ServerError) -> JSONResponse:
@@ -328,7 +399,7 @@ def create_app(
         return full
 
     _add_session_routes(app, sessions, served, defaults, full_id)
-    _add_episode_routes(app, sessions)
+    _add_episode_routes(app, sessions, privileged=app.state.privileged)
     return app
 
 
@@ -381,7 +452,7 @@ def _check_options(options: dict[str, Any] | None) -> None:
             raise ServerError(400, "bad_request", f"options.task must have id, prompt, answer (and meta): {e!r}") from e
 
 
-def _add_episode_routes(app: FastAPI, sessions: _Sessions) -> None:
+def _add_episode_routes(app: FastAPI, sessions: _Sessions, *, privileged: bool) -> None:
     """reset, step, scripted actions, tasks and rendering of one session's env."""
 
     @app.post("/sessions/{sid}/reset", response_model=ResetResponse)
@@ -411,6 +482,12 @@ def _add_episode_routes(app: FastAPI, sessions: _Sessions) -> None:
 
     @app.post("/sessions/{sid}/scripted", response_model=ScriptedResponse)
     def scripted(sid: str, name: str = Query("oracle", description="scripted policy, e.g. oracle")) -> ScriptedResponse:
+        if not privileged:
+            raise ServerError(
+                403, "forbidden", "scripted actions (the oracle's) reveal the answers, and this server is not "
+                "privileged; start it with `agentgym serve --privileged` (create_app(privileged=True)) to evaluate "
+                "scripted policies, on a trusted network.",
+            )
         s = sessions.get(sid)
         with s.lock:
             return ScriptedResponse(action=_env_call(sessions, s, f"scripted_action({name!r})",
@@ -419,15 +496,11 @@ def _add_episode_routes(app: FastAPI, sessions: _Sessions) -> None:
     @app.get("/sessions/{sid}/tasks/{index}")
     def task(sid: str, index: int, split: str | None = None, difficulty: str | None = None) -> dict[str, Any]:
         s = sessions.get(sid)
-        env = s.env
-
-        def get() -> Task:
-            if getattr(env, "fixed_tasks", None):
-                return env.fixed_tasks[index % len(env.fixed_tasks)]
-            return env.generator.task(split or env.split, index, difficulty or env.difficulty)
-
         with s.lock:
-            return jsonable(_env_call(sessions, s, "task()", get))
+            task = _env_call(sessions, s, "task_at()", lambda: s.env.task_at(index, split, difficulty))
+        if privileged:
+            return jsonable(task)
+        return {"id": task.id, "prompt": task.prompt}  # no answer, no hidden meta
 
     @app.get("/sessions/{sid}/render")
     def render(sid: str) -> dict[str, Any]:
@@ -450,6 +523,7 @@ def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *, tim
 
     import uvicorn
 
+    check_exposure(host, getattr(app.state, "token", None))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

@@ -24,6 +24,7 @@ agentgym.register("TestCrashy-v0", CrashyEnv, description="test double: raises o
 def server_url():
     from agentgym.server import create_app, serve_in_thread
 
-    app = create_app(["GuessNumber-v0", "TestCrashy-v0"], max_sessions=200, session_ttl=60.0)
+    # Privileged: these tests drive remote envs with the oracle (scripted actions).
+    app = create_app(["GuessNumber-v0", "TestCrashy-v0"], max_sessions=200, session_ttl=60.0, privileged=True)
     with serve_in_thread(app) as url:
         yield url

@@ -67,7 +67,7 @@ def _free_port() -> int:
 
 def test_remote_env_retries_until_the_server_is_up_and_reconnects_after_a_restart():
     port = _free_port()
-    app = create_app("GuessNumber-v0")
+    app = create_app("GuessNumber-v0", privileged=True)  # _play asks for the oracle's actions
     holder: dict = {}
 
     def start_late() -> None:
@@ -83,7 +83,7 @@ def test_remote_env_retries_until_the_server_is_up_and_reconnects_after_a_restar
     first = _play(env, 1, 2)
     old_session = env.session_id
     holder["cm"].__exit__(None, None, None)  # the server goes away: its sessions are lost
-    with serve_in_thread(create_app("GuessNumber-v0"), port=port):
+    with serve_in_thread(create_app("GuessNumber-v0", privileged=True), port=port):
         assert _play(env, 1, 2) == first  # reset opened a new session transparently
         assert env.session_id != old_session
         env.close()
