@@ -54,8 +54,11 @@ class Turn:
 class Trajectory:
     """One episode: the task, its group, the turns and how it ended.
 
-    ``failed`` marks an episode that an environment or policy exception ended;
-    such episodes are counted but excluded from training statistics.
+    ``failed`` marks an episode that an environment or policy exception ended.
+    Statistics (training's ``rollout/`` and ``val/`` and evaluation alike,
+    :func:`agentgym.evaluation.summary.episode_totals`) count it as an episode
+    and a failure and report the count as ``failed``; the update never trains
+    on its turns.
     """
 
     task_id: str
