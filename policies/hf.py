@@ -6,7 +6,7 @@ in one left-padded, KV-cached decoding loop, and returns for each conversation
 the exact ``prompt_ids`` fed, the ``response_ids`` sampled (ending with the
 end-of-turn token when the model stopped by itself) and the log-probability of
 each sampled token under the temperature-scaled distribution — the quantity
-:func:`agentgym.logprobs.response_logprobs` recomputes for the trainer's ratio.
+:func:`agentgym.train.scoring.response_logprobs` recomputes for the trainer's ratio.
 Nothing is re-tokenized. Across turns, the keys/values of the previous turn's
 prompt and reply are reused (:mod:`agentgym.policies._prefix`), so prefill
 costs only the new tokens.
@@ -39,10 +39,10 @@ from typing import Any
 import torch
 
 from agentgym.errors import ConfigError
-from agentgym.logprobs import common_prefix_length
 from agentgym.policies._prefix import Entry, PrefixStore, build_past, weights_signature
 from agentgym.policies._tokens import SegmentEncoder
 from agentgym.policy import Completion, Message
+from agentgym.train.scoring import common_prefix_length
 
 __all__ = ["HFPolicy", "from_spec", "tiny_from_spec", "model_cache_dir"]
 

@@ -26,9 +26,8 @@ import time
 import torch
 
 import agentgym
-from agentgym.logprobs import response_logprobs
-from agentgym.packing import packed_logprobs
 from agentgym.rollout import collect
+from agentgym.train.scoring import packed_logprobs, response_logprobs
 from agentgym.train.sft import build_rows
 
 

@@ -4,10 +4,13 @@ Dense turn rewards from the policy's own belief in the ground truth. With
 ``s_t`` the policy's mean log-probability of the task's ``answer`` tokens,
 teacher-forced after the context that ends with turn ``t``'s observation
 (``s_{-1}``: after the initial observation), every turn but the last gets the
-information gain ``IG_t = s_t - s_{t-1}`` (stored in ``Turn.info_gain`` by
-:func:`agentgym.credit.score_information_gain`); the last turn gets the outcome,
-the episode's return (which, for envs that reward only the end, is the last
-turn's env reward; per-turn env penalties are kept this way).
+information gain ``IG_t = exp(s_t) - exp(s_{t-1})``, the marginal increase in
+the policy's probability of producing the answer, in [-1, 1] (the paper's
+definition; ``info_gain="logprob"`` gives ``s_t - s_{t-1}`` instead), stored in
+``Turn.info_gain`` by :func:`agentgym.credit.score_information_gain` (this
+module reads the stored gains, whichever variant produced them). The last turn
+gets the outcome, the episode's return (which, for envs that reward only the
+end, is the last turn's env reward; per-turn env penalties are kept this way).
 
 Within each group the information-gain rewards (all non-last turns of all its
 trajectories) and the outcome rewards (one per trajectory) are z-normalised

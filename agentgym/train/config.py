@@ -79,6 +79,10 @@ class TrainConfig:
     step_rewards: Literal["env", "igpo"] = _f("env", "GiGPO step rewards: env rewards, or IGPO's (the combination)")
     similarity: float | None = _f(None, "GiGPO: merge text anchors whose difflib ratio >= this (None: exact)")
     igpo_gamma: float = _f(1.0, "discount of IGPO's returns")
+    info_gain: Literal["prob", "logprob"] = _f(
+        "prob", "IGPO's turn reward: 'prob' (the paper's: gain in exp(mean log-prob) of the answer, in [-1, 1]) "
+                "or 'logprob' (gain in mean log-prob)"
+    )
     filter_groups: bool = _f(False, "drop groups whose returns are all equal (DAPO dynamic sampling)")
     reward_weights: dict[str, float] = _f(
         {}, "weights of the env's reward parts in the training reward, as JSON (parts not named keep 1; "
@@ -129,6 +133,11 @@ class TrainConfig:
             )
         if not (0.0 <= self.gamma <= 1.0 and 0.0 <= self.igpo_gamma <= 1.0):
             raise ConfigError("gamma and igpo_gamma must lie in [0, 1].")
+        if self.info_gain not in ("prob", "logprob"):
+            raise ConfigError(
+                f"info_gain={self.info_gain!r} is not known: use 'prob' (the IGPO paper's gain in the answer's "
+                "probability, the default) or 'logprob' (the gain in its mean log-probability)."
+            )
         if not (0.0 <= self.clip_eps_low < 1.0 and self.clip_eps_high >= 0.0):
             raise ConfigError(
                 f"clip_eps_low={self.clip_eps_low} must be in [0, 1) and clip_eps_high={self.clip_eps_high} >= 0 "

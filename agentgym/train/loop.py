@@ -5,7 +5,8 @@
     for iteration in range(start, config.iterations):
         trajectories = rollout(...)              # G episodes for each of this process's tasks
         reweight_rewards(...)                    # only with reward_weights: shape the reward
-        score_information_gain(policy, ...)      # IGPO only: one batched no-grad pass
+        filter_groups(...)                       # only with filter_groups: drop groups of equal returns
+        score_information_gain(policy, ...)      # IGPO only: one batched no-grad pass over the groups kept
         advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO, per turn
         update_policy(...)                       # PPO-clip epochs x mini-batches, AdamW
         log, validate, checkpoint
@@ -38,8 +39,8 @@ from agentgym.credit import (
     score_information_gain,
     step_group_stats,
 )
-from agentgym.train.checkpoint import TrainState
 from agentgym.evaluation.summary import episode_means, episode_totals
+from agentgym.train.checkpoint import TrainState
 from agentgym.train.config import TrainConfig
 from agentgym.train.run import TrainingRun
 from agentgym.train.update import Dist, build_samples, build_units, precompute, update_policy
@@ -92,22 +93,24 @@ def train(
             trajectories = reweight_rewards(trajectories, config.reward_weights)
             metrics["rollout/train_return"] = rollout_metrics(trajectories, run.dist)["rollout/return"]
         t1 = time.perf_counter()
-        # 2. IGPO scoring (only if the estimator reads Turn.info_gain).
-        if needs_scoring(config.estimator, config.credit_params()):
-            score_information_gain(run.policy, trajectories, micro_batch_size=config.micro_batch_size,
-                                   temperature=config.temperature)
-        t2 = time.perf_counter()
-        # 3. Credit assignment: one advantage per turn.
+        # 2. The groups trained on: filter_groups decides on episode returns (never
+        #    on information gains), so it runs first and scoring skips dropped groups.
         trainable = [t for t in trajectories if not t.failed]
         if config.filter_groups:
             trainable, dropped = filter_groups(trainable)
             metrics.update(run.dist.sum_floats(dropped.as_metrics()))
+        # 3. IGPO scoring (only if the estimator reads Turn.info_gain).
+        if needs_scoring(config.estimator, config.credit_params()):
+            score_information_gain(run.policy, trainable, micro_batch_size=config.micro_batch_size,
+                                   temperature=config.temperature, info_gain=config.info_gain)
+        t2 = time.perf_counter()
+        # 4. Credit assignment: one advantage per turn.
         advantages = compute_advantages(config.estimator, trainable, **config.credit_params())
         t3 = time.perf_counter()
         metrics.update(advantage_metrics(advantages))
         if config.estimator == "gigpo":
             metrics.update(step_group_stats(trainable, similarity=config.similarity))
-        # 4. Policy update: PPO-clip epochs over mini-batches of turns (packed per
+        # 5. Policy update: PPO-clip epochs over mini-batches of turns (packed per
         #    trajectory where the tokens chain), AdamW.
         units = build_units(build_samples(trainable, advantages), pack=config.pack)
         precompute(run.train_model, run.reference, units, config, run.pad_token_id)
@@ -118,7 +121,7 @@ def train(
         run.state.iteration = iteration + 1
         run.state.optimizer_steps += int(metrics["train/optimizer_steps"])
         run.state.skipped_steps += int(metrics["train/skipped_steps"])
-        # 5. Log, validate, checkpoint.
+        # 6. Log, validate, checkpoint.
         metrics.update(_timing(t0, t1, t2, t3, t4, metrics))
         run.log(iteration, metrics)
         history.append({"iteration": iteration, **metrics})

@@ -11,7 +11,7 @@ token-mean negative log-likelihood of the targets.
 
 Packing (``pack=True``, the default): with a full history, the turns of one
 demonstration chain token for token, so the whole episode is scored as one row
-(:mod:`agentgym.packing`) — the same loss at a fraction of the compute (an
+(:mod:`agentgym.train.scoring`) — the same loss at a fraction of the compute (an
 AskToAct episode: ~540 tokens once instead of ~5 prompts of ~430). With
 ``observation_weight > 0`` the observations between actions get a
 language-model loss too (weighted, and divided by the same action-token count):
@@ -39,13 +39,13 @@ from typing import Any
 import torch
 
 from agentgym.errors import ConfigError
-from agentgym.packing import PackedRow, pack_chain, packed_logprobs
 from agentgym.policy import load_policy
 from agentgym.registry import make
 from agentgym.tasks import derive_seed
 from agentgym.train.config import SFTConfig, to_toml
 from agentgym.train.loss import sft_loss
 from agentgym.train.optim import build_optimizer, build_scheduler, optimizer_step
+from agentgym.train.scoring import PackedRow, pack_chain, packed_logprobs
 from agentgym.train.setup import seed_everything, set_threads
 from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
 

@@ -7,7 +7,7 @@ processes, then one optimizer step (skipped when the mini-batch holds no
 tokens on any process, or a loss or gradient is not finite).
 
 Packing (``config.pack``, on by default): the turns of one trajectory whose
-token ids chain (full history) are scored as one row (:mod:`agentgym.packing`);
+token ids chain (full history) are scored as one row (:mod:`agentgym.train.scoring`);
 the numbers equal per-turn scoring, the compute is that of one forward over the
 episode. Rows — a packed episode, or a single turn where nothing chains — are
 then the unit that mini-batches are drawn from and ``micro_batch_size`` counts.
@@ -34,11 +34,11 @@ from typing import Any
 
 import torch
 
-from agentgym.packing import PackedRow, pack_chain, packed_logprobs
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 from agentgym.train.loss import policy_loss
 from agentgym.train.optim import Dist, optimizer_step
+from agentgym.train.scoring import PackedRow, pack_chain, packed_logprobs
 from agentgym.trajectory import Trajectory
 
 __all__ = ["Sample", "build_samples", "build_units", "update_policy", "Dist"]
@@ -59,6 +59,7 @@ class Sample:
     old: torch.Tensor | None = field(default=None, repr=False)  # (R,) log-probs before the update
     ref: torch.Tensor | None = field(default=None, repr=False)  # (R,) under the reference
     trajectory: int = -1  # index of its trajectory (turns of one trajectory may be packed)
+    group: str = ""  # its group (task): a group's rows share a micro-batch, which scores their prompt once
 
 
 Unit = list[Sample]  # the turns scored in one row: a packed trajectory (in turn order) or one turn
@@ -72,7 +73,8 @@ def build_samples(trajectories: Sequence[Trajectory], advantages: Sequence[Seque
             continue
         for turn, adv in zip(traj.turns, row, strict=True):
             if turn.response_ids and turn.prompt_ids:
-                out.append(Sample(turn.prompt_ids, turn.response_ids, turn.logprobs, float(adv), trajectory=k))
+                out.append(Sample(turn.prompt_ids, turn.response_ids, turn.logprobs, float(adv), trajectory=k,
+                                  group=traj.group_id))
     return out
 
 
@@ -109,6 +111,38 @@ def _length(unit: Unit) -> int:
     return len(unit[-1].prompt_ids) + len(unit[-1].response_ids)
 
 
+def _by_group(units: Sequence[Unit]) -> list[list[Unit]]:
+    """Units grouped by their samples' group, groups in first-seen order (a
+    sample without a group is a group of its own)."""
+    groups: dict[Any, list[Unit]] = {}
+    for i, unit in enumerate(units):
+        groups.setdefault(unit[0].group or ("unit", i), []).append(unit)
+    return list(groups.values())
+
+
+def _micro_batches(units: Sequence[Unit], size: int) -> list[list[Unit]]:
+    """Micro-batches of at most ``size`` rows in which a group's rows (the G
+    episodes of one task) stay together where they fit, so that the scorer
+    computes the task prompt they share once rather than G times; groups in
+    order of length, a group's rows by length (less padding). A group larger
+    than ``size`` fills whole micro-batches. The token-mean loss does not
+    depend on how rows are split."""
+    groups = sorted((sorted(g, key=_length) for g in _by_group(units)), key=lambda g: _length(g[-1]))
+    out: list[list[Unit]] = []
+    cur: list[Unit] = []
+    for g in groups:
+        if cur and len(cur) + len(g) > size:
+            out.append(cur)
+            cur = []
+        while len(g) > size:
+            out.append(g[:size])
+            g = g[size:]
+        cur.extend(g)
+    if cur:
+        out.append(cur)
+    return out
+
+
 def _pad(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
     out = torch.zeros((len(rows), width))
     for i, r in enumerate(rows):
@@ -116,11 +150,13 @@ def _pad(rows: Sequence[torch.Tensor], width: int) -> torch.Tensor:
     return out
 
 
-def _score(model: Any, units: Sequence[Unit], config: TrainConfig, pad: int, entropy: bool = False) -> tuple[Any, list[Sample]]:
-    """Scores of every sample of ``units``, rows in the order of the returned samples."""
+def _score(model: Any, units: Sequence[Unit], config: TrainConfig, pad: int, *, entropy: bool = False,
+           entropy_grad: bool = True) -> tuple[Any, list[Sample]]:
+    """Scores of every sample of one micro-batch of ``units``, rows in the order
+    of the returned samples (one forward; shared prefixes computed once)."""
     rows, flat = _rows(units)
     scores, _ = packed_logprobs(model, rows, pad_token_id=pad, temperature=config.temperature, with_entropy=entropy,
-                                micro_batch_size=config.micro_batch_size)
+                                entropy_grad=entropy_grad)
     return scores, flat
 
 
@@ -128,30 +164,37 @@ def _score(model: Any, units: Sequence[Unit], config: TrainConfig, pad: int, ent
 def precompute(model: Any, reference: Any, units: Sequence[Unit], config: TrainConfig, pad: int) -> None:
     """Fill ``sample.old`` (when the update is not a single on-policy step) and
     ``sample.ref`` (when the KL is on), in no-grad passes."""
-    ordered = sorted(units, key=_length)  # less padding
+    micro = _micro_batches(units, config.micro_batch_size)
     if config.ppo_epochs > 1 or config.num_mini_batches > 1:
-        scores, flat = _score(model, ordered, config, pad)
-        for i, s in enumerate(flat):
-            s.old = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
+        for batch in micro:
+            scores, flat = _score(model, batch, config, pad)
+            for i, s in enumerate(flat):
+                s.old = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
     if reference.needed:
         ref_model, ctx = reference.context()
         with ctx:
-            scores, flat = _score(ref_model, ordered, config, pad)
-        for i, s in enumerate(flat):
-            s.ref = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
+            for batch in micro:
+                scores, flat = _score(ref_model, batch, config, pad)
+                for i, s in enumerate(flat):
+                    s.ref = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
 
 
 def _mini_batches(units: Sequence[Unit], config: TrainConfig, iteration: int, epoch: int, rank: int) -> list[list[Unit]]:
+    """``num_mini_batches`` near-equal slices of the rows in a random order of
+    whole groups: a group stays in one mini-batch unless a slice boundary cuts
+    it (so its micro-batch can share its prompt)."""
     gen = torch.Generator().manual_seed(derive_seed("minibatch", config.seed, iteration, epoch, rank) % 2**62)
-    order = torch.randperm(len(units), generator=gen).tolist()
+    groups = _by_group(units)
+    order = [unit for g in torch.randperm(len(groups), generator=gen).tolist() for unit in groups[g]]
     k = config.num_mini_batches
     bounds = [round(j * len(order) / k) for j in range(k + 1)]
-    return [[units[order[i]] for i in range(bounds[j], bounds[j + 1])] for j in range(k)]
+    return [order[bounds[j] : bounds[j + 1]] for j in range(k)]
 
 
 def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, num_tokens: float) -> tuple[float, dict[str, float]]:
     """Forward + backward of one micro-batch of rows; returns the loss and token sums."""
-    scores, micro = _score(model, units, config, pad, entropy=True)
+    # With entropy_coef = 0 the entropy is only logged: computed without a graph.
+    scores, micro = _score(model, units, config, pad, entropy=True, entropy_grad=config.entropy_coef != 0)
     lp, mask = scores.logprobs, scores.mask  # (b, R)
     R = lp.shape[1]
     dev = lp.device
@@ -203,11 +246,9 @@ def update_policy(
     model.train()
     for epoch in range(config.ppo_epochs):
         for batch in _mini_batches(units, config, iteration, epoch, dist.rank):
-            # Similar lengths share a micro-batch (less padding; the token mean is unchanged).
-            batch = sorted(batch, key=_length)
             local_tokens = float(sum(len(s.response_ids) for unit in batch for s in unit))
             num_tokens = dist.sum(torch.tensor([local_tokens], dtype=torch.float64)).item()
-            micro = [batch[i : i + config.micro_batch_size] for i in range(0, len(batch), config.micro_batch_size)]
+            micro = _micro_batches(batch, config.micro_batch_size)  # a group's rows together, similar lengths
             n_micro = int(dist.max(len(micro))) if num_tokens > 0 else 0
             finite = True
             for k in range(n_micro):

@@ -10,9 +10,9 @@ import warnings
 import pytest
 import torch
 
-from agentgym.logprobs import response_logprobs
 from agentgym.policies.hf import HFPolicy
 from agentgym.policy import load_policy
+from agentgym.train.scoring import response_logprobs
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_shared_prefix_scoring_equals_the_plain_forward(tiny: HFPolicy, micro_ba
 
 
 def test_common_prefix_length() -> None:
-    from agentgym.logprobs import common_prefix_length
+    from agentgym.train.scoring import common_prefix_length
 
     assert common_prefix_length([[1, 2, 3], [1, 2, 4], [1, 2, 3, 9]]) == 2
     assert common_prefix_length([[1, 2, 3], [1, 2, 3]], limit=2) == 2

@@ -9,8 +9,8 @@ import importlib.util
 import pytest
 import torch
 
-from agentgym.logprobs import response_logprobs
 from agentgym.rollout import collect, messages_before_turn
+from agentgym.train.scoring import response_logprobs
 
 pytestmark = pytest.mark.model
 
