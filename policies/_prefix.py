@@ -41,15 +41,15 @@ class _State:
     signature: tuple[Any, ...] = ()
     previous: list[Entry] = field(default_factory=list)  # what the last act() call left
     current: list[Entry] = field(default_factory=list)  # being filled by this call
-    current_tokens: int = 0
+    current_bytes: int = 0
     matrix: torch.Tensor | None = None  # (E, M_max) tokens of `previous`, padded with -1
 
 
 class PrefixStore:
     """Per-thread store (a policy shared by threads keeps one chain per thread)."""
 
-    def __init__(self, max_tokens: int) -> None:
-        self.max_tokens = max_tokens
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
         self._local = threading.local()
 
     def _state(self) -> _State:
@@ -63,16 +63,16 @@ class PrefixStore:
         state = self._state()
         if state.signature != signature:
             state.previous, state.signature, state.matrix = [], signature, None
-        state.current, state.current_tokens = [], 0
+        state.current, state.current_bytes = [], 0
 
     def end(self) -> None:
         """Finish an ``act`` call: its sequences become the ones to reuse."""
         state = self._state()
-        state.previous, state.current, state.current_tokens, state.matrix = state.current, [], 0, None
+        state.previous, state.current, state.current_bytes, state.matrix = state.current, [], 0, None
 
     def clear(self) -> None:
         state = self._state()
-        state.previous, state.current, state.current_tokens, state.matrix = [], [], 0, None
+        state.previous, state.current, state.current_bytes, state.matrix = [], [], 0, None
 
     def lookup(self, prompt: list[int]) -> tuple[Entry | None, int]:
         """The stored entry sharing the longest prefix with ``prompt``, and that length
@@ -95,10 +95,11 @@ class PrefixStore:
 
     def add(self, tokens: list[int], keys: list[torch.Tensor], values: list[torch.Tensor]) -> None:
         state = self._state()
-        if state.current_tokens + len(tokens) > self.max_tokens:
+        size = sum(t.numel() * t.element_size() for t in (*keys, *values))
+        if state.current_bytes + size > self.max_bytes:
             return  # over budget: that conversation just runs in full next turn
         state.current.append(Entry(torch.tensor(tokens, dtype=torch.long), keys, values))
-        state.current_tokens += len(tokens)
+        state.current_bytes += size
 
 
 def weights_signature(model: Any) -> tuple[Any, ...]:

@@ -336,3 +336,46 @@ def test_tools_probe_falls_back_on_template_errors_only(tiny: HFPolicy) -> None:
         p = HFPolicy(tiny.model, _ToolsFail(tiny.tokenizer, error))
         with pytest.raises(type(error)):
             p.render(conv, [tool])
+
+
+def test_rows_to_run_first_minimises_padding() -> None:
+    from agentgym.policies.hf import _rows_to_run_first
+
+    assert _rows_to_run_first([50, 60, 55, 900]) == [3]  # 4 x 900 padded -> 4 x 60 + 900
+    assert _rows_to_run_first([50, 60, 55, 70]) == []  # nothing to gain
+    assert _rows_to_run_first([40] * 60 + [700, 650]) == [60, 61]
+    assert _rows_to_run_first([300]) == []
+
+
+def test_a_long_new_conversation_does_not_pad_the_batch(tiny: HFPolicy) -> None:
+    """Turn 2 of two conversations beside the first turn of a long new one: the long
+    prompt runs first, on its own, and the batch pads to the short continuations
+    only; the samples are those of a plain forward."""
+    def run(cache: bool) -> tuple[list[list[float]], list[int]]:
+        p = HFPolicy(tiny.model, tiny.tokenizer, temperature=1.0, max_new_tokens=5, seed=4, prefix_cache=cache)
+        widths: list[int] = []
+        forward = p._forward
+
+        def spy(ids, mask, pos, cache_, keep):
+            widths.append(ids.shape[1])
+            return forward(ids, mask, pos, cache_, keep)
+
+        p._forward = spy  # type: ignore[method-assign]
+        convs = _convs(2)
+        first = p.act(convs, [[]] * 2)
+        follow = [c + [{"role": "assistant", "content": x.text}, {"role": "user", "content": "go on"}]
+                  for c, x in zip(convs, first, strict=True)]
+        long = [{"role": "system", "content": "A different game. " * 40}, {"role": "user", "content": "start"}]
+        widths.clear()
+        second = p.act([*follow, long], [[]] * 3)
+        return [c.logprobs for c in first + second], widths
+
+    (cached, widths), (plain, plain_widths) = run(True), run(False)
+    long_prompt = plain_widths[0]  # without the cache, one pass as wide as the long prompt
+    assert long_prompt > 150
+    prefill_widths = [w for w in widths if w > 1]
+    # (the long prompt still reuses the few template tokens it shares with a stored turn)
+    assert len(prefill_widths) == 2 and long_prompt - 10 < prefill_widths[0] < long_prompt
+    assert prefill_widths[1] < 40
+    for a, b in zip(cached, plain, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)

@@ -14,7 +14,7 @@ def _kv(n: int, fill: float) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
 
 
 def test_lookup_finds_the_longest_shared_prefix() -> None:
-    store = PrefixStore(max_tokens=100)
+    store = PrefixStore(max_bytes=10_000)
     store.begin(("w", 1))
     store.add([1, 2, 3, 4], *_kv(4, 1.0))
     store.add([1, 2, 9], *_kv(3, 2.0))
@@ -29,10 +29,10 @@ def test_lookup_finds_the_longest_shared_prefix() -> None:
 
 
 def test_weights_change_budget_and_threads() -> None:
-    store = PrefixStore(max_tokens=5)
+    store = PrefixStore(max_bytes=200)
     store.begin(("w", 1))
-    store.add([1, 2, 3], *_kv(3, 1.0))
-    store.add([4, 5, 6], *_kv(3, 1.0))  # over the 5-token budget: not kept
+    store.add([1, 2, 3], *_kv(3, 1.0))  # 2 x 18 floats: 144 bytes
+    store.add([4, 5, 6], *_kv(3, 1.0))  # over the 200-byte budget: not kept
     store.end()
     assert store.lookup([4, 5, 6, 7]) == (None, 0) and store.lookup([1, 2, 3, 7])[1] == 3
     seen = []
@@ -45,7 +45,7 @@ def test_weights_change_budget_and_threads() -> None:
 
 
 def test_build_past_left_pads_each_row() -> None:
-    store = PrefixStore(max_tokens=100)
+    store = PrefixStore(max_bytes=10_000)
     store.begin(())
     store.add([1, 2, 3], *_kv(3, 1.0))
     store.end()
