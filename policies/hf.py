@@ -257,7 +257,7 @@ class HFPolicy:
         >>> p.prompt_ids([{"role": "user", "content": "hi"}])[-3:] == p.prompt_ids([{"role": "user", "content": "hi"}], [])[-3:]
         True
         """
-        return list(self.tokenizer.encode(self.render(conversation, tools), add_special_tokens=False))
+        return self._encoder.encode_many([self.render(conversation, tools)])[0]
 
     def response_ids(self, text: str) -> list[int]:
         """The token ids of an assistant reply ``text`` followed by the
