@@ -28,6 +28,7 @@ def register_all() -> None:
         register_suite(suite, [], extend=True, description=f"Every family, {split} split, every difficulty.")
     _register_embodied()
     _register_sql()
+    _register_tools()
 
 
 def _register_embodied() -> None:
@@ -68,3 +69,17 @@ def _register_sql() -> None:
             [SuiteEntry("SQL-v0", split, 50, {"difficulty": d, "backend": "sqlite"}) for d in levels],
             extend=True,
         )
+
+
+def _register_tools() -> None:
+    register(
+        "ToolCalls-v0",
+        "agentgym.envs.tools.env:ToolCallsEnv",
+        description="Stateful APIs (bank, shop, calendar, files) behind JSON-schema tools, with a simulated user.",
+    )
+    categories = ("single", "distractor", "parallel", "chained", "irrelevance", "missing_info", "multi_turn", "policy")
+    register_suite(
+        "tools-v0",
+        [SuiteEntry("ToolCalls-v0", "val", 25, {"category": c}) for c in categories],
+        description="ToolCalls-v0, val split, 25 tasks per category.",
+    )
