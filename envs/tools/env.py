@@ -61,7 +61,7 @@ from agentgym.envs.tools.store import canonical
 from agentgym.envs.tools.tasks import CATEGORIES, ToolCallsTasks
 from agentgym.envs.tools.user import UserView, load_user
 from agentgym.errors import ActionError, ArgumentError, ConfigError, UnknownToolError, did_you_mean
-from agentgym.parsing import FORMAT_HINT
+from agentgym.parsing import FORMAT_HINT, parse_tool_calls
 
 __all__ = ["ToolCallsEnv"]
 
@@ -264,9 +264,8 @@ class ToolCallsEnv(AgentEnv):
     # ------------------------------------------------------------------
     def _run(self, api: Api, kwargs: Mapping[str, Any]) -> str:
         if api.name not in self.visible:
-            names = [n for n in self.visible]
-            raise UnknownToolError(f"Unknown tool {api.name!r}.{did_you_mean(api.name, names)} "
-                                   f"Available tools: {', '.join(names)}.")
+            raise UnknownToolError(f"Unknown tool {api.name!r}.{did_you_mean(api.name, self.visible)} "
+                                   f"Available tools: {', '.join(self.visible)}.")
         self._count_call(api.name)
         args = api.validate(kwargs)
         backend = self.backends[api.domain]
@@ -295,15 +294,28 @@ class ToolCallsEnv(AgentEnv):
                 b.store.rollback(marks[d])
             if self.partial_reward:
                 self.step_scores.append(0.0)
-            if log.count > 1:
+            if isinstance(e, UnknownToolError):
+                e = self._unknown(action, e)  # the core lists every domain's tools; show this episode's
+            if log.calls or log.pending:  # earlier calls of this action ran: say they were undone
                 raise type(e)(f"{e} (None of this turn's calls took effect.)", kind=e.kind) from None
-            raise
+            raise e from None
         self._commit(log)
         if log.pending is not None:
             kind, text = log.pending
             reply = self._ask(text) if kind == "ask" else self._respond(text)
             obs = f"{obs.rstrip()}\n{reply}" if obs.strip() else reply
         return obs, names
+
+    def _unknown(self, action: Any, error: UnknownToolError) -> UnknownToolError:
+        try:
+            calls = parse_tool_calls(action, self.visible)
+        except ActionError:
+            return error
+        name = next((c.name for c in calls if c.name not in self.visible), None)
+        if name is None:
+            return error
+        return UnknownToolError(f"Unknown tool {name!r}.{did_you_mean(name, self.visible)} "
+                                f"Available tools: {', '.join(self.visible)}.")
 
     def _commit(self, log: _StepLog) -> None:
         self.turn_actions += 1

@@ -46,6 +46,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from agentgym.envs.tools.backends.base import Api, Backend
+from agentgym.envs.tools.schema import validate_value
 from agentgym.envs.tools.store import canonical
 from agentgym.errors import ConfigError
 
@@ -111,6 +112,8 @@ def norm(value: Any) -> Any:
 
 
 def _same(gold: Any, got: Any, schema: Mapping[str, Any]) -> bool:
+    """``got`` equals ``gold``, both validated (so normalized: ``{"value": 1, "unit":
+    "MiB"}`` is 1048576 bytes) and compared case- and space-insensitively."""
     if schema.get("type") == "array" and schema.get("uniqueItems"):
         return isinstance(got, list) and sorted(map(canonical, norm(gold))) == sorted(map(canonical, norm(got)))
     return norm(gold) == norm(got)
@@ -120,18 +123,21 @@ def _check(spec: Mapping[str, Any], got: Any, schema: Mapping[str, Any]) -> bool
     if spec.get("any"):
         return True
     if "one_of" in spec:
-        return any(_same(v, got, schema) for v in spec["one_of"])
+        return any(_same(validate_value(v, schema, "gold"), got, schema) for v in spec["one_of"])
     if "contains" in spec:
         text = normalize_text(got if isinstance(got, str) else canonical(got))
         return all(normalize_text(w) in text for w in spec["contains"])
     raise ValueError(f"unknown check {spec}")
 
 
-def accepts(gold: Mapping[str, Any], name: str, args: Mapping[str, Any], api: Api) -> bool:
-    """Whether an executed call ``name(**args)`` is the gold call (see the module docstring)."""
+def accepts(gold: Mapping[str, Any], name: str, args: Mapping[str, Any], api: Api,
+            gold_args: Mapping[str, Any] | None = None) -> bool:
+    """Whether an executed call ``name(**args)`` (validated arguments) is the gold call
+    (see the module docstring); ``gold_args``: the gold arguments validated, if at hand."""
     if name != gold["name"]:
         return False
-    g_args, checks = gold["arguments"], gold.get("checks", {})
+    g_args = api.validate(gold["arguments"]) if gold_args is None else gold_args
+    checks = gold.get("checks", {})
     if args == g_args:  # the common case: the gold call exactly (gold calls pass their own checks)
         return True
     for p, schema in api.params.items():
@@ -153,9 +159,11 @@ def accepts(gold: Mapping[str, Any], name: str, args: Mapping[str, Any], api: Ap
 # --------------------------------------------------------------------------
 # Calls
 # --------------------------------------------------------------------------
-def _matching(gold: Sequence[Mapping[str, Any]], calls: Sequence[Executed], apis: Mapping[str, Api]) -> dict[int, int]:
+def _matching(gold: Sequence[Mapping[str, Any]], gold_args: Sequence[Mapping[str, Any]], calls: Sequence[Executed],
+              apis: Mapping[str, Api]) -> dict[int, int]:
     """A maximum matching gold index -> call index (Kuhn's augmenting paths)."""
-    edges = [[j for j, c in enumerate(calls) if accepts(g, c.name, c.args, apis[c.name])] for g in gold]
+    edges = [[j for j, c in enumerate(calls) if accepts(g, c.name, c.args, apis[c.name], a)]
+             for g, a in zip(gold, gold_args, strict=True)]
     owner: dict[int, int] = {}
 
     def augment(i: int, seen: set[int]) -> bool:
@@ -176,17 +184,19 @@ class GoldCalls(NamedTuple):
     """The calls of one turn that the calls check requires, with their step and group size."""
 
     calls: list[Mapping[str, Any]]
+    args: list[Mapping[str, Any]]  # validated (normalized) arguments
     step_of: list[int]
     sizes: list[int]
 
 
 def gold_calls(turn: Mapping[str, Any], apis: Mapping[str, Api], *, strict: bool) -> GoldCalls:
     """The gold calls checked in ``turn``: all of them when ``strict``, else the state-changing ones."""
-    out = GoldCalls([], [], [])
+    out = GoldCalls([], [], [], [])
     for s, step in enumerate(turn["steps"]):
         for g in step.get("calls", ()):
             if strict or apis[g["name"]].mutates:
                 out.calls.append(g)
+                out.args.append(apis[g["name"]].validate(g["arguments"]))
                 out.step_of.append(s)
                 out.sizes.append(len(step["calls"]))
     return out
@@ -197,11 +207,14 @@ def check_calls(turn: Mapping[str, Any] | GoldCalls, calls: Sequence[Executed], 
     """Check one user turn's executed calls against its gold plan (a turn of the
     task, or its :func:`gold_calls`); (ok, reason)."""
     plan = turn if isinstance(turn, GoldCalls) else gold_calls(turn, apis, strict=strict)
-    gold, step_of, sizes = plan
+    gold, gold_args, step_of, sizes = plan
     pool = list(calls) if strict else [c for c in calls if c.mutates]
     if not gold and not pool:
         return True, ""
-    match = _matching(gold, pool, apis)
+    if len(pool) == len(gold) and all(c.name == g["name"] and c.args == a for c, g, a in zip(pool, gold, gold_args, strict=True)):
+        match = dict(enumerate(range(len(gold))))  # exactly the gold calls, in the gold order
+    else:
+        match = _matching(gold, gold_args, pool, apis)
     missing = [gold[i]["name"] for i in range(len(gold)) if i not in match]
     if missing:
         return False, "missing or wrong call: " + ", ".join(missing)
@@ -306,7 +319,8 @@ def toolrl_score(calls: Sequence[tuple[str, Mapping[str, Any]]], gold: Sequence[
             api = apis[name]
             checks = g.get("checks", {})
             right = sum(1 for p in gk if p in args and (
-                _check(checks[p], args[p], api.params[p]) if p in checks else _same(g["arguments"][p], args[p], api.params[p])))
+                _check(checks[p], args[p], api.params[p]) if p in checks
+                else _same(validate_value(g["arguments"][p], api.params[p], p), args[p], api.params[p])))
             v = right / len(gk) if gk else 1.0
             if (k, v) > best:
                 best, best_j = (k, v), j

@@ -54,6 +54,7 @@ __all__ = [
     "time",
     "validate_value",
     "short",
+    "size",
 ]
 
 CURRENCIES = ("USD", "EUR", "GBP")
@@ -194,6 +195,19 @@ def duration(description: str | None = None, *, max_minutes: int = 24 * 60) -> d
         ["value", "unit"],
         description or f"A duration (at most {max_minutes // 60} hours).",
         kind="duration",
+    )
+
+
+SIZE_UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+
+
+def size(description: str | None = None) -> dict[str, Any]:
+    """A data size: ``{"value": 1.5, "unit": "MiB"}`` (normalized to bytes)."""
+    return obj(
+        {"value": number("How much, in the unit.", minimum=0), "unit": string("The unit.", enum=tuple(SIZE_UNITS))},
+        ["value", "unit"],
+        description or "A data size.",
+        kind="size",
     )
 
 
@@ -384,6 +398,8 @@ def _object(value: Any, schema: Mapping[str, Any], where: str) -> dict[str, Any]
         if minutes > 24 * 60:
             raise ArgumentError(f"argument '{where}' is longer than 24 hours.")
         out = {"value": round(minutes, 6), "unit": "minutes"}
+    elif kind == "size":
+        out = {"value": float(round(out["value"] * SIZE_UNITS[out["unit"]])), "unit": "bytes"}
     return out
 
 

@@ -25,7 +25,7 @@ from agentgym.envs.tools.backends.base import (
     person,
     today_for,
 )
-from agentgym.envs.tools.schema import CURRENCIES, date, integer, money, obj, string
+from agentgym.envs.tools.schema import CURRENCIES, array, date, integer, money, obj, string
 from agentgym.errors import InvalidActionError
 
 __all__ = ["Bank", "DISPUTE_DAYS", "MAX_MOVE_CENTS", "RATES", "account_choices", "convert_cents"]
@@ -119,18 +119,18 @@ class Bank(Backend):
         return {"account_id": account_id, "balance": money_out(a["balance"], a["currency"])}
 
     @api("Transactions of one account, newest first, optionally filtered.",
-         optional=("since", "until", "category", "limit"),
+         optional=("since", "until", "categories", "limit"),
          account_id=string("Account id.", pattern=ACCOUNT),
          since=date("Earliest date, inclusive"),
          until=date("Latest date, inclusive"),
-         category=string("Only this category.", enum=CATEGORIES),
+         categories=array(string(enum=CATEGORIES), "Only these categories.", min_items=1, max_items=8, unique=True),
          limit=integer("Most transactions to return.", minimum=1, maximum=50, default=20))
     def get_transactions(self, account_id: str, since: str | None = None, until: str | None = None,
-                         category: str | None = None, limit: int = 20) -> Any:
+                         categories: list | None = None, limit: int = 20) -> Any:
         self._need("accounts", account_id, "account")
         rows = [t for t in self.store.rows("transactions") if t["account_id"] == account_id
                 and (since is None or t["date"] >= since) and (until is None or t["date"] <= until)
-                and (category is None or t["category"] == category)]
+                and (categories is None or t["category"] in categories)]
         rows.sort(key=lambda t: (t["date"], t["transaction_id"]), reverse=True)
         return [{"transaction_id": t["transaction_id"], "date": t["date"], "merchant": t["merchant"],
                  "category": t["category"], "amount": money_out(t["amount"], t["currency"])} for t in rows[:limit]]

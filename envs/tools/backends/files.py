@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from agentgym.envs.tools.backends.base import Api, Backend, World, api, person, today_for
-from agentgym.envs.tools.schema import array, boolean, date, email, integer, path, string
+from agentgym.envs.tools.schema import array, boolean, date, email, integer, path, size, string
 from agentgym.errors import InvalidActionError
 
 __all__ = ["Files", "ORG_DOMAIN", "parent"]
@@ -99,15 +99,18 @@ class Files(Backend):
         return {"path": path, "size": {"value": f["size"], "unit": "bytes"}, "modified": f["modified"],
                 "type": "text" if f["content"] is not None else "binary"}
 
-    @api("Find files whose name contains the query.", optional=("extension", "modified_after"),
+    @api("Find files whose name contains the query.", optional=("extension", "modified_after", "larger_than"),
          query=string("Part of the file name."),
          extension=string("Only this extension.", enum=EXTENSIONS),
-         modified_after=date("Only files modified on or after this date"))
-    def search_files(self, query: str, extension: str | None = None, modified_after: str | None = None) -> Any:
+         modified_after=date("Only files modified on or after this date"),
+         larger_than=size("Only files larger than this."))
+    def search_files(self, query: str, extension: str | None = None, modified_after: str | None = None,
+                     larger_than: dict | None = None) -> Any:
         q = query.lower()
+        floor = -1 if larger_than is None else larger_than["value"]
         return [p for p, f in sorted(self.store.items("files"))
                 if q in p.rsplit("/", 1)[1].lower() and (extension is None or p.endswith("." + extension))
-                and (modified_after is None or f["modified"] >= modified_after)][:20]
+                and (modified_after is None or f["modified"] >= modified_after) and f["size"] > floor][:20]
 
     @api("Create a text file, or replace one with overwrite=true.", mutates=True, optional=("overwrite",),
          path=path("The file"), content=string("The text.", max_length=20_000, min_length=0),

@@ -110,7 +110,7 @@ def distractor_spending(w: World, r: random.Random) -> dict[str, Any]:
         raise Skip("no spending")
     return scenario("bank.distractor.spending", turn(
         f"How much did I spend on {category} from my checking account {checking} since {since}?",
-        call("get_transactions", account_id=checking, since=since, category=category,
+        call("get_transactions", account_id=checking, since=since, categories=[category],
              checks={"limit": {"one_of": [20, 50]}}),
         respond(f"You spent {fmt_money(total)} on {category} since {since}."), required=[money_forms(total)]))
 

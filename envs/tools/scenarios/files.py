@@ -67,6 +67,18 @@ def single_delete_log(w: World, r: random.Random) -> dict[str, Any]:
         f"Delete {f['path']}.", call("delete_file", path=f["path"]), respond(f"{f['path']} is deleted.")))
 
 
+def single_big_photos(w: World, r: random.Random) -> dict[str, Any]:
+    mib = r.choice((1, 2, 3))
+    big = [f["path"] for f in _files(w, "/home/photos/") if f["size"] > mib * 1024**2]
+    if not big:
+        raise Skip("no big photo")
+    return scenario("files.single.big_photos", turn(
+        f"Which of my files named IMG are larger than {mib} MiB?",
+        call("search_files", query="IMG", larger_than={"value": mib, "unit": "MiB"},
+             checks={"query": {"one_of": ["IMG", "IMG_"]}, "extension": {"one_of": ["jpg"]}}),
+        respond("These are larger: " + ", ".join(big) + "."), required=[[_name(p)] for p in big]))
+
+
 def distractor_archive(w: World, r: random.Random) -> dict[str, Any]:
     m = r.choice(_inbox(w))
     return scenario("files.distractor.archive", turn(
@@ -253,7 +265,7 @@ def policy_external_edit(w: World, r: random.Random) -> dict[str, Any]:
 
 
 BUILDERS: dict[str, tuple[Builder, ...]] = {
-    "single": (single_size, single_todo, single_delete_log),
+    "single": (single_size, single_todo, single_delete_log, single_big_photos),
     "distractor": (distractor_archive, distractor_copy, distractor_rename),
     "parallel": (parallel_delete_logs, parallel_sizes, parallel_archive),
     "chained": (chained_reply, chained_share_found, chained_send_file),
