@@ -269,7 +269,7 @@ _ORDINAL = re.compile(r"(\d)(?:st|nd|rd|th)\b")
 
 
 def normalize_text(text: str) -> str:
-    t = _ORDINAL.sub(r"\1", _THOUSANDS.sub("", text.lower()))
+    t = _ORDINAL.sub(r"\1", _THOUSANDS.sub("", text.lower().replace("\u2019", "'")))
     return " ".join(t.split())
 
 

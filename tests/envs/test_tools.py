@@ -256,6 +256,13 @@ def test_near_miss_irrelevance_calls_a_tool() -> None:
     assert info["reward_parts"]["message"] > 0 and info["reward_parts"]["state"] > 0
 
 
+def test_near_miss_irrelevance_off_topic_must_be_declined() -> None:
+    env = start("irrelevance", "shop.irrelevance.offtopic")
+    _graded_down(play(env, [C("respond", message="Great choice, here you go!")]), "message")
+    env = start("irrelevance", "shop.irrelevance.offtopic")
+    assert play(env, [C("respond", message="I\u2019m afraid that is not something I can do.")])["metrics"]["success"] == 1.0
+
+
 def test_near_miss_irrelevance_wrong_answer() -> None:
     env = start("irrelevance", "calendar.irrelevance.minutes")
     _graded_down(play(env, [C("respond", message="That is about two hours.")]), "message")

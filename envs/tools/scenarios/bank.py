@@ -9,6 +9,7 @@ from typing import Any
 from agentgym.envs.tools.backends.bank import DISPUTE_DAYS, RATES, account_choices, convert_cents
 from agentgym.envs.tools.backends.base import World, fmt_money
 from agentgym.envs.tools.scenarios.common import (
+    DECLINE,
     Builder,
     Skip,
     ask,
@@ -183,7 +184,7 @@ def irrelevance_offtopic(w: World, r: random.Random) -> dict[str, Any]:
                   "Can you recommend a good stock to buy this week?",
                   "Book me a table for two at an Italian restaurant tonight."))
     return scenario("bank.irrelevance.offtopic", turn(
-        q, respond("Sorry, I can't help with that: I can only help with your accounts, cards and payments.")))
+        q, respond("Sorry, I can't help with that: I can only help with your accounts, cards and payments."), required=[DECLINE]))
 
 
 def irrelevance_math(w: World, r: random.Random) -> dict[str, Any]:

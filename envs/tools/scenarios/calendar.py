@@ -9,6 +9,7 @@ from typing import Any
 from agentgym.envs.tools.backends.base import World, person
 from agentgym.envs.tools.backends.calendar import DAY_END, DAY_START, hhmm, minutes
 from agentgym.envs.tools.scenarios.common import (
+    DECLINE,
     Builder,
     Skip,
     ask,
@@ -171,7 +172,7 @@ def irrelevance_offtopic(w: World, r: random.Random) -> dict[str, Any]:
     q = r.choice(("What time is it in Tokyo right now?", "Can you translate 'good morning' into Japanese?",
                   "Who won the football match last night?"))
     return scenario("calendar.irrelevance.offtopic", turn(
-        q, respond("Sorry, I can't help with that; I can manage your calendar and contacts.")))
+        q, respond("Sorry, I can't help with that; I can manage your calendar and contacts."), required=[DECLINE]))
 
 
 def irrelevance_minutes(w: World, r: random.Random) -> dict[str, Any]:

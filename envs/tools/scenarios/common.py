@@ -30,7 +30,7 @@ from typing import Any
 from agentgym.envs.tools.backends.base import World
 
 __all__ = [
-    "Builder", "Skip", "ask", "call", "date_forms", "group", "money_forms", "number_forms", "respond",
+    "DECLINE", "Builder", "Skip", "ask", "call", "date_forms", "group", "money_forms", "number_forms", "respond",
     "scenario", "time_forms", "turn", "words",
 ]
 
@@ -121,6 +121,11 @@ def time_forms(hm: str) -> list[str]:
     if m == 0:
         forms += [f"{h12} {ap}", f"{h12}{ap}"]
     return forms
+
+
+DECLINE = ["can't", "cannot", "can not", "unable", "not able", "sorry", "afraid", "not something i can",
+           "not possible", "outside"]
+"""Forms of a refusal: an off-topic request's reply must say it cannot help."""
 
 
 def words(*forms: str) -> list[str]:

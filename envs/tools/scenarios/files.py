@@ -8,6 +8,7 @@ from typing import Any
 from agentgym.envs.tools.backends.base import World
 from agentgym.envs.tools.backends.files import ORG_DOMAIN
 from agentgym.envs.tools.scenarios.common import (
+    DECLINE,
     Builder,
     Skip,
     ask,
@@ -178,7 +179,7 @@ def irrelevance_offtopic(w: World, r: random.Random) -> dict[str, Any]:
     q = r.choice(("Can you order me a new laptop?", "What's a good name for a cat?",
                   "Can you book my flight to Berlin?"))
     return scenario("files.irrelevance.offtopic", turn(
-        q, respond("Sorry, I can't help with that; I can manage your files and messages.")))
+        q, respond("Sorry, I can't help with that; I can manage your files and messages."), required=[DECLINE]))
 
 
 def irrelevance_bytes(w: World, r: random.Random) -> dict[str, Any]:

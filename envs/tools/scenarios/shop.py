@@ -9,6 +9,7 @@ from typing import Any
 from agentgym.envs.tools.backends.base import CITIES, STREETS, World, fmt_money
 from agentgym.envs.tools.backends.shop import RETURN_DAYS
 from agentgym.envs.tools.scenarios.common import (
+    DECLINE,
     Builder,
     Skip,
     ask,
@@ -164,7 +165,7 @@ def irrelevance_offtopic(w: World, r: random.Random) -> dict[str, Any]:
     q = r.choice(("Which of your sweaters would look best on me?", "Can you write me a short poem about shoes?",
                   "What's the best pizza place in town?"))
     return scenario("shop.irrelevance.offtopic", turn(
-        q, respond("Sorry, I can't help with that; I can help with your orders, returns and our products.")))
+        q, respond("Sorry, I can't help with that; I can help with your orders, returns and our products."), required=[DECLINE]))
 
 
 def irrelevance_discount(w: World, r: random.Random) -> dict[str, Any]:
