@@ -20,7 +20,10 @@ Reward parts (at the final reply; see :mod:`.reward`): ``state``, ``calls``,
 ``message`` (1/3 each by default), ``forbidden`` (cancels the rest when a
 policy-breaking call ran), optional ``toolrl`` (``partial_reward=``), and
 ``invalid_action`` (base class) per invalid action.
-Termination: the reply to the last request. Truncation: ``max_turns`` (20).
+After grading, ``env.verdict`` holds the three checks and ``env.why`` the first reason
+for a failure ("extra call: add_order_note", "forbidden: ...").
+Termination: the reply to the last request. Truncation: ``max_turns`` (20; a
+truncated episode is not graded).
 Metrics: ``success``, ``state_match``, ``calls_match``, ``message_match``,
 ``forbidden_actions``, ``tool_calls``, ``parallel_actions``,
 ``questions_asked``, ``unneeded_questions``, ``user_turns``.
@@ -62,6 +65,7 @@ from agentgym.envs.tools.tasks import CATEGORIES, ToolCallsTasks
 from agentgym.envs.tools.user import UserView, load_user
 from agentgym.errors import ActionError, ArgumentError, ConfigError, UnknownToolError, did_you_mean
 from agentgym.parsing import FORMAT_HINT, parse_tool_calls
+from agentgym.tools import tool_specs
 
 __all__ = ["ToolCallsEnv"]
 
@@ -235,8 +239,6 @@ class ToolCallsEnv(AgentEnv):
 
     @classmethod
     def _conversation_specs(cls) -> dict[str, Any]:
-        from agentgym.tools import tool_specs
-
         return {n: s for n, s in tool_specs(cls).items() if n in ("ask_user", "respond")}
 
     def _conversation(self, kind: str, text: str, limit: int) -> None:
@@ -272,7 +274,7 @@ class ToolCallsEnv(AgentEnv):
         bad = backend.violation(api, args)
         result = backend.call(api, args)  # raises InvalidActionError when the back-end refuses
         log = self._log
-        log.calls.append(Executed(api.name, args, api.mutates, self.user_turn, self._turn))
+        log.calls.append(Executed(api.name, args, api.mutates, self.user_turn, self.turn))
         if bad is not None:
             log.forbidden.append(bad)
         if api.mutates:
@@ -384,17 +386,19 @@ class ToolCallsEnv(AgentEnv):
                         "message_match": float(message_ok)}
         self.why = why if state_ok or why else "final state differs from the gold plan's"
         scale = 1.0 - self.partial_reward
-        for part, ok in (("state", state_ok), ("calls", calls_ok), ("message", message_ok)):
-            self.add_reward(part, scale * self.weights[part] * float(ok))
+        parts = {part: scale * self.weights[part] * float(ok)
+                 for part, ok in (("state", state_ok), ("calls", calls_ok), ("message", message_ok))}
         if self.partial_reward:
             if self.step_scores:
                 partial = sum(self.step_scores) / len(self.step_scores)
             else:
                 partial = float(not any(s.get("calls") for turn in self.turns for s in turn["steps"]))
-            self.add_reward("toolrl", self.partial_reward * partial)
+            parts["toolrl"] = self.partial_reward * partial
         if self.forbidden:
-            self.add_reward("forbidden", -sum(self._parts.get(p, 0.0) for p in ("state", "calls", "message", "toolrl")))
+            parts["forbidden"] = -sum(parts.values())
             self.why = "forbidden: " + "; ".join(self.forbidden)
+        for part, value in parts.items():
+            self.add_reward(part, value)
         self.finish(success=state_ok and calls_ok and message_ok and not self.forbidden)
 
 
