@@ -68,8 +68,10 @@ __all__ = ["PackedRow", "ResponseScores", "common_prefix_length", "pack_chain", 
 
 logger = logging.getLogger(__name__)
 
-# One float32 chunk of (positions x vocabulary) holds at most this many entries (256 MiB).
-CHUNK_ELEMENTS = 2**26
+# One float32 chunk of (positions x vocabulary) holds at most this many entries (64 MiB):
+# the peak is a few such tensors (scripts/bench_scoring.py).
+CHUNK_ELEMENTS = 2**24
+MIN_CHUNK_TOKENS = 64
 
 
 @dataclass
@@ -215,7 +217,7 @@ def packed_logprobs(
     Rows are scored ``micro_batch_size`` at a time (all at once by default);
     prefixes shared by at least ``share_prefix`` tokens are computed once (``0``
     turns that off); ``chunk_tokens`` positions at a time reach the output layer
-    (default: as many as fit 2**26 float32 logits). See the module docstring.
+    (default: as many as fit 2**24 float32 logits, at least 64). See the module docstring.
     """
     if temperature <= 0:
         raise ConfigError(f"temperature must be > 0 for log-probabilities, got {temperature} (use 1.0 for greedy).")
@@ -472,13 +474,15 @@ def _logits(out: Any) -> torch.Tensor:
 def _token_scores(source: torch.Tensor, head: Any, targets: torch.Tensor,
                   want: _Want) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probability of each target and the entropy, ``chunk_tokens``
-    positions at a time; with gradients, each chunk's logits are recomputed in
-    the backward instead of kept (exact gradients, bounded memory)."""
+    positions at a time; with gradients and more than one chunk, each chunk's
+    logits are recomputed in the backward instead of kept (exact gradients,
+    bounded memory, one more output-layer matmul per position)."""
     K = source.shape[0]
     V = head.out_features if head is not None and hasattr(head, "out_features") else source.shape[-1]
-    size = want.chunk_tokens or max(256, CHUNK_ELEMENTS // max(int(V), 1))
-    grad = torch.is_grad_enabled() and (source.requires_grad or
-                                        any(p.requires_grad for p in getattr(head, "parameters", list)()))
+    size = want.chunk_tokens or max(MIN_CHUNK_TOKENS, CHUNK_ELEMENTS // max(int(V), 1))
+    # One chunk is kept for the backward as it is (nothing to bound, no recomputation).
+    grad = K > size and torch.is_grad_enabled() and (
+        source.requires_grad or any(p.requires_grad for p in getattr(head, "parameters", list)()))
     lps, ents = [], []
     for s in range(0, K, size):
         args = (source[s : s + size], targets[s : s + size])
