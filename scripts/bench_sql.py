@@ -24,8 +24,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from agentgym.tools import ToolCall
 from agentgym.envs.sql.env import SQLEnv
+from agentgym.tools import ToolCall
 
 LEVELS = ("easy", "medium", "hard")
 

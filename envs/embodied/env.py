@@ -31,12 +31,11 @@ from __future__ import annotations
 from typing import Any
 
 from agentgym import AgentEnv, Task, tool
-from agentgym.errors import InvalidActionError
 from agentgym.envs.embodied.home import EXAMINE_KINDS, VISIBLE_KINDS, Home
 from agentgym.envs.embodied.reward import QuestionOutcome, QuestionReward, load_question_reward
 from agentgym.envs.embodied.tasks import AskToActTasks
 from agentgym.envs.embodied.user import User, UserView, load_user
-from agentgym.errors import did_you_mean
+from agentgym.errors import InvalidActionError, did_you_mean
 
 __all__ = ["AskToActEnv"]
 

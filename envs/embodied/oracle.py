@@ -31,10 +31,10 @@ per-episode scratch state lives in ``env.policy_memo``.
 
 from __future__ import annotations
 
-from agentgym.parsing import parse_tool_calls
-from agentgym.tools import ToolCall
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.home import COLOURS, EXAMINE_KINDS, ROOM_CATALOG
+from agentgym.parsing import parse_tool_calls
+from agentgym.tools import ToolCall
 
 __all__ = ["always_ask", "explorer", "never_ask", "noisy_explorer", "oracle", "terse_explorer"]
 

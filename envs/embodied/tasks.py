@@ -26,9 +26,9 @@ from collections import OrderedDict
 import numpy as np
 
 from agentgym import Task, TaskGenerator
-from agentgym.tools import ToolCall
 from agentgym.envs.embodied.home import LEVELS, Home, TaskKind, generate_layout
 from agentgym.tasks import Split
+from agentgym.tools import ToolCall
 
 __all__ = ["AskToActTasks"]
 

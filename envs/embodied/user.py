@@ -37,8 +37,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from agentgym.errors import ConfigError
 from agentgym.envs.embodied.home import COLOURS, MATERIALS, ROOM_CATALOG, SIZES, TYPES, Home
+from agentgym.errors import ConfigError
 
 __all__ = [
     "Answer",

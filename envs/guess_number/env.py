@@ -15,8 +15,8 @@ Change log: v0 — first version.
 from __future__ import annotations
 
 from agentgym import AgentEnv, Task, tool
-from agentgym.errors import InvalidActionError
 from agentgym.envs.guess_number.tasks import GuessNumberTasks
+from agentgym.errors import InvalidActionError
 
 
 class GuessNumberEnv(AgentEnv):

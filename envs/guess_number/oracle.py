@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from agentgym.tools import ToolCall
 from agentgym.envs.guess_number.env import GuessNumberEnv
+from agentgym.tools import ToolCall
 
 
 def binary_search(env: GuessNumberEnv) -> str:

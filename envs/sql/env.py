@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentgym import AgentEnv, Task, tool
-from agentgym.errors import InvalidActionError
 from agentgym.envs.sql.backends import (
     DEFAULT_TIME_LIMIT_S,
     PostgresBackend,
@@ -49,7 +48,7 @@ from agentgym.envs.sql.domains import get_domain
 from agentgym.envs.sql.render import render_result, render_schema, render_table
 from agentgym.envs.sql.reward import check_weights, results_match, row_f1, schema_linking
 from agentgym.envs.sql.tasks import SQLTasks
-from agentgym.errors import ConfigError, did_you_mean
+from agentgym.errors import ConfigError, InvalidActionError, did_you_mean
 
 __all__ = ["SQLEnv"]
 

@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from agentgym.tools import ToolCall
 from agentgym.envs.sql.env import SQLEnv
+from agentgym.tools import ToolCall
 
 
 def oracle(env: SQLEnv) -> str:

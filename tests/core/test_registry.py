@@ -13,8 +13,8 @@ import pytest
 
 import agentgym
 from agentgym import get_suite
-from agentgym.suites import SuiteEntry, register_suite
 from agentgym.errors import ConfigError, RegistryError, UnknownEnvError, UnknownSuiteError
+from agentgym.suites import SuiteEntry, register_suite
 
 
 def test_make_through_both_doors() -> None:

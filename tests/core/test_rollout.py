@@ -10,11 +10,11 @@ import pytest
 
 import agentgym
 from agentgym import Task, Trajectory, tool
-from agentgym.policy import Completion
-from agentgym.trajectory import load_jsonl
 from agentgym.errors import ConfigError, PolicyError
+from agentgym.policy import Completion
 from agentgym.rollout import collect, messages_before_turn
 from agentgym.tasks import TaskGenerator
+from agentgym.trajectory import load_jsonl
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import pytest
 
 import agentgym
 from agentgym import Task
-from agentgym.tasks import SPLITS
 from agentgym.errors import ConfigError
-from agentgym.tasks import derive_seed, split_of
+from agentgym.tasks import SPLITS, derive_seed, split_of
 
 FAMILIES = [info.id for info in agentgym.list_envs()]
 

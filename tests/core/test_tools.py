@@ -7,9 +7,8 @@ from typing import Literal
 import pytest
 
 from agentgym import tool
-from agentgym.errors import ArgumentError
+from agentgym.errors import ArgumentError, ToolDefinitionError
 from agentgym.tools import ToolCall, tool_specs
-from agentgym.errors import ToolDefinitionError
 
 
 class Demo:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentgym import Trajectory, Turn
-from agentgym.trajectory import load_jsonl, save_jsonl
-from agentgym.trajectory import append_jsonl, iter_jsonl
+from agentgym.trajectory import append_jsonl, iter_jsonl, load_jsonl, save_jsonl
 
 
 def _traj(i: int) -> Trajectory:

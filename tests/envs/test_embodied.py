@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 import agentgym
 from agentgym import Task
-from agentgym.parsing import parse_tool_calls
-from agentgym.tools import ToolCall
 from agentgym.envs.embodied.env import AskToActEnv
 from agentgym.envs.embodied.tasks import AskToActTasks
+from agentgym.parsing import parse_tool_calls
 from agentgym.testing import check_agent_env, run_scripted_episode
+from agentgym.tools import ToolCall
 
 LEVELS = ("easy", "medium", "hard")
 

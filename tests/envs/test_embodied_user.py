@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 import agentgym
-from agentgym.errors import ConfigError
-from agentgym.tools import ToolCall
 from agentgym.envs.embodied.home import LEVELS, Home, generate_layout
 from agentgym.envs.embodied.reward import InfoGainReward, QuestionOutcome
 from agentgym.envs.embodied.user import (
@@ -19,6 +17,8 @@ from agentgym.envs.embodied.user import (
     UserView,
     parse_question,
 )
+from agentgym.errors import ConfigError
+from agentgym.tools import ToolCall
 
 # A hand-written home: three mugs that differ in colour, material, size and place.
 META = {

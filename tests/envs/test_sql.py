@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 
 import agentgym
-from agentgym.errors import ConfigError
-from agentgym.tools import ToolCall
 from agentgym.envs.sql.backends import QueryError, SQLiteBackend
 from agentgym.envs.sql.database import DbRef, generate_rows, sqlite_file
 from agentgym.envs.sql.domains import DOMAINS
@@ -25,7 +23,9 @@ from agentgym.envs.sql.reward import results_match, row_f1, schema_linking
 from agentgym.envs.sql.safety import check_query
 from agentgym.envs.sql.tasks import SQLTasks
 from agentgym.envs.sql.templates import TEMPLATES
+from agentgym.errors import ConfigError
 from agentgym.testing import check_agent_env
+from agentgym.tools import ToolCall
 
 LEVELS = ("easy", "medium", "hard")
 

@@ -13,11 +13,11 @@ import time
 import pytest
 
 import agentgym
-from agentgym.tools import ToolCall
 from agentgym.envs.sql.backends import PostgresBackend, SQLiteBackend
 from agentgym.envs.sql.database import DbRef
 from agentgym.envs.sql.env import SQLEnv
 from agentgym.envs.sql.reward import normalize_rows, results_match
+from agentgym.tools import ToolCall
 
 pytestmark = pytest.mark.postgres
 
