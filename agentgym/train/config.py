@@ -37,6 +37,10 @@ __all__ = ["TrainConfig", "SFTConfig", "add_config_arguments", "config_from_name
 Estimator = Literal["grpo", "rloo", "gigpo", "igpo"]
 
 
+TRACKERS = ("wandb", "mlflow")
+"""Optional experiment trackers of ``report_to`` (see :mod:`agentgym.train.logging`)."""
+
+
 def _f(default: Any, help: str, **kw: Any) -> Any:
     """A field with its ``--help`` text (mutable defaults via a factory)."""
     if isinstance(default, (dict, list)):
@@ -112,6 +116,7 @@ class TrainConfig:
     checkpoint_every: int = _f(5, "save a checkpoint every this many iterations (0: only at the end)")
     keep_checkpoints: int = _f(2, "checkpoints kept (older ones are deleted)")
     tensorboard: bool = _f(True, "write TensorBoard event files under out_dir/tb")
+    report_to: tuple[str, ...] = _f((), "trackers besides metrics.jsonl and TensorBoard, comma-separated: wandb, mlflow (imported only when named)")
     save_rollouts: bool = _f(False, "append every rollout to out_dir/rollouts.jsonl")
     cpu: bool = _f(False, "force the CPU even where an accelerator exists")
     threads: int = _f(0, "torch CPU threads per process (0: torch's default; 1 is fastest for tiny models)")
@@ -153,6 +158,12 @@ class TrainConfig:
         if self.step_rewards == "igpo" and self.estimator != "gigpo":
             raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' with it.")
         check_reward_weights(self.reward_weights)
+        unknown = [t for t in self.report_to if t not in TRACKERS]
+        if unknown:
+            raise ConfigError(
+                f"report_to={list(self.report_to)}: {unknown[0]!r} is not a tracker.{did_you_mean(unknown[0], TRACKERS)} "
+                f"Choose from {list(TRACKERS)} (TensorBoard is --tensorboard; metrics.jsonl is always written)."
+            )
         if len(self.adam_betas) != 2:
             raise ConfigError(f"adam_betas needs two numbers (e.g. '0.9,0.999'), got {self.adam_betas}.")
         if self.tasks_per_iter * self.group_size < self.num_mini_batches:
