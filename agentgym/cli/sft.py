@@ -3,12 +3,18 @@
     agentgym sft --env AskToAct-v0 --env_kwargs '{"difficulty": "easy"}' --tasks 200 --out_dir runs/sft
     agentgym sft --data runs/x/rollouts.jsonl --policy hf:runs/sft --out_dir runs/sft2
     agentgym train --policy hf:runs/sft ...          # then RL from the warm start
+
+Data parallel over N processes (each takes every N-th row of each step; gradients summed):
+
+    accelerate launch --num_processes 2 --cpu scripts/sft.py --config configs/asktoact_easy_sft.toml
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from typing import Any
 
 from agentgym.train.config import SFTConfig, add_config_arguments, config_from_namespace
@@ -40,6 +46,29 @@ def run(args: argparse.Namespace) -> int:
         result = sft(config, progress=progress)
     if bar is not None:
         bar.close()
+    if int(os.environ.get("RANK", "0")) > 0:
+        return 0  # the main process reports
     print(json.dumps({"out_dir": str(result.out_dir), "examples": result.examples,
                       "policy": f"hf:{result.out_dir}", "nll": result.metrics[-1]["sft/nll"]}, indent=2))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``scripts/sft.py`` (same flags as ``agentgym sft``)."""
+    from agentgym.cli import configure_logging
+    from agentgym.errors import AgentGymError
+    from agentgym.train.launch import relaunch_cpu_processes
+
+    relaunch_cpu_processes([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog="sft.py", description=SFTConfig.__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if int(os.environ.get("RANK", "0")) > 0:
+        args.no_progress = True  # one progress bar: the main process's
+    try:
+        return run(args)
+    except AgentGymError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1

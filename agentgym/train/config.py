@@ -261,6 +261,7 @@ class SFTConfig:
     max_new_tokens: int = _f(48, "longest reply per turn, saved with the policy")
     seed: int = _f(0, "seed of data order and init")
     threads: int = _f(0, "torch CPU threads (0: torch's default; 1 is fastest for tiny models)")
+    cpu: bool = _f(False, "force the CPU even where an accelerator exists")
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "micro_batch_size", "tasks", "max_turns"):

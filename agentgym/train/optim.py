@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,7 +32,7 @@ import torch
 
 from agentgym.errors import ConfigError
 
-__all__ = ["Dist", "StepOutcome", "build_optimizer", "build_scheduler", "optimizer_step"]
+__all__ = ["Dist", "StepOutcome", "build_optimizer", "build_scheduler", "grad_sync", "optimizer_step", "zero_micro_step"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,25 @@ def optimizer_step(
             outcome = StepOutcome(False, "non_finite", norm)
     optimizer.zero_grad(set_to_none=True)
     return outcome
+
+
+def grad_sync(model: Any, *, last: bool) -> Any:
+    """Context for one micro-step's backward: DDP all-reduces gradients in the
+    backward of a step's last micro-step only; the others accumulate locally
+    (``no_sync``). A plain model (one process) needs nothing."""
+    no_sync = getattr(model, "no_sync", None)
+    return nullcontext() if last or no_sync is None else no_sync()
+
+
+def zero_micro_step(model: Any, pad: int) -> None:
+    """A forward and backward that adds nothing to any gradient: a process with
+    fewer micro-batches than the others runs it so that every process joins the
+    same gradient all-reduces (DDP requires as many backwards on every process)."""
+    device = next(model.parameters()).device
+    ids = torch.full((1, 2), pad, dtype=torch.long, device=device)
+    out = model(input_ids=ids, use_cache=False)
+    logits = out.logits if hasattr(out, "logits") else out[0]
+    (logits.sum() * 0.0).backward()
 
 
 def build_optimizer(model: Any, config: Any) -> torch.optim.Optimizer:

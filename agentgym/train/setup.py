@@ -20,14 +20,14 @@ import torch
 from agentgym.errors import ConfigError
 from agentgym.policy import load_policy
 from agentgym.tasks import derive_seed
-from agentgym.train.config import TrainConfig
+from agentgym.train.config import SFTConfig, TrainConfig
 
 __all__ = ["use_cpu", "set_threads", "seed_everything", "build_policy", "apply_lora", "Reference"]
 
 logger = logging.getLogger(__name__)
 
 
-def use_cpu(config: TrainConfig) -> bool:
+def use_cpu(config: TrainConfig | SFTConfig) -> bool:
     """CPU only when asked: ``cpu = true``, or ``accelerate launch --cpu`` (which
     exports ``ACCELERATE_USE_CPU``). Without it, accelerate does not set up a
     multi-process CPU group on a machine without accelerators."""

@@ -19,6 +19,14 @@ a randomly initialised model then also learns how the environment answers —
 which object it picked, what a room holds when it returns — and with it the
 copying that grounding its actions needs.
 
+Data parallel: under ``accelerate launch --num_processes N`` (``scripts/sft.py``,
+the script form of ``agentgym sft``), each optimizer step's ``batch_size`` rows
+are dealt out to the N processes (row ``i`` of the step to process ``i mod N``),
+gradients are summed by DDP, and the loss keeps dividing by the step's action
+tokens over all processes: the same steps as one process, up to the order of
+floating-point sums. Every process collects the same demonstrations (they are
+seeded); the main process saves the model.
+
 >>> from agentgym.train import SFTConfig
 >>> from agentgym.train.sft import sft
 >>> sft(SFTConfig(env="GuessNumber-v0", tasks=50, out_dir="runs/sft"))   # doctest: +SKIP
@@ -30,6 +38,7 @@ import copy
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,9 +53,16 @@ from agentgym.registry import make
 from agentgym.tasks import derive_seed
 from agentgym.train.config import SFTConfig, to_toml
 from agentgym.train.loss import sft_loss
-from agentgym.train.optim import build_optimizer, build_scheduler, optimizer_step
+from agentgym.train.optim import (
+    Dist,
+    build_optimizer,
+    build_scheduler,
+    grad_sync,
+    optimizer_step,
+    zero_micro_step,
+)
 from agentgym.train.scoring import PackedRow, pack_chain, packed_logprobs
-from agentgym.train.setup import seed_everything, set_threads
+from agentgym.train.setup import seed_everything, set_threads, use_cpu
 from agentgym.trajectory import Trajectory, load_jsonl, save_jsonl
 
 __all__ = ["sft", "SFTResult", "build_examples", "build_rows", "collect_demonstrations", "to_call_syntax"]
@@ -202,11 +218,24 @@ def sft(
     *,
     trajectories: Sequence[Trajectory] | None = None,
     progress: Callable[[int, dict[str, float]], None] | None = None,
+    accelerator: Any = None,
 ) -> SFTResult:
-    """Fine-tune ``config.policy`` on demonstrations; save it to ``config.out_dir``."""
+    """Fine-tune ``config.policy`` on demonstrations; save it to ``config.out_dir``.
+
+    ``accelerator``: an ``accelerate.Accelerator`` to train data-parallel with;
+    by default one is made when the process was launched as one of several
+    (``WORLD_SIZE`` > 1, as ``accelerate launch`` and ``torchrun`` set)."""
+    if accelerator is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from accelerate import Accelerator
+
+        accelerator = Accelerator(cpu=use_cpu(config))
+    dist = Dist(accelerator)
+    main = dist.rank == 0
     set_threads(config.threads)
     seed_everything(config.seed)
     policy = load_policy(config.policy, temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+    if accelerator is not None:
+        policy.model.to(accelerator.device)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if trajectories is None:
@@ -214,7 +243,8 @@ def sft(
             trajectories = load_jsonl(config.data)
         else:
             trajectories = collect_demonstrations(config)
-            save_jsonl(out_dir / "demonstrations.jsonl", trajectories)
+            if main:
+                save_jsonl(out_dir / "demonstrations.jsonl", trajectories)
     examples = build_rows(policy, trajectories, pack=config.pack, env=config.env, env_kwargs=config.env_kwargs,
                           history=config.history, only_success=config.only_success, only_valid=config.only_valid,
                           action_format=config.action_format)
@@ -223,22 +253,34 @@ def sft(
             f"no examples to imitate in {len(trajectories)} trajectories (only_success={config.only_success}, "
             f"only_valid={config.only_valid}); collect with an oracle or relax the filters."
         )
-    logger.info("SFT on %d turns in %d rows from %d trajectories", sum(len(r.members) for r in examples),
-                len(examples), len(trajectories))
-    metrics = _fit(policy, examples, config, progress)
-    policy.save_pretrained(out_dir)
-    (out_dir / "sft_config.toml").write_text(to_toml(config.to_dict()), encoding="utf-8")
-    with (out_dir / "sft_metrics.jsonl").open("w", encoding="utf-8") as f:
-        f.writelines(json.dumps(m) + "\n" for m in metrics)
+    if main:
+        logger.info("SFT on %d turns in %d rows from %d trajectories%s", sum(len(r.members) for r in examples),
+                    len(examples), len(trajectories), f", {dist.world} processes" if dist.world > 1 else "")
+    metrics = _fit(policy, examples, config, progress if main else None, accelerator, dist)
+    if main:
+        policy.save_pretrained(out_dir)
+        (out_dir / "sft_config.toml").write_text(to_toml(config.to_dict()), encoding="utf-8")
+        with (out_dir / "sft_metrics.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(m) + "\n" for m in metrics)
+    if accelerator is not None:
+        accelerator.wait_for_everyone()
     return SFTResult(policy, out_dir, sum(len(r.members) for r in examples), metrics)
 
 
 def _fit(policy: Any, rows: list[PackedRow], config: SFTConfig,
-         progress: Callable[[int, dict[str, float]], None] | None) -> list[dict[str, float]]:
+         progress: Callable[[int, dict[str, float]], None] | None,
+         accelerator: Any = None, dist: Dist | None = None) -> list[dict[str, float]]:
+    dist = dist or Dist(accelerator)
     model = policy.model
     pad = int(getattr(policy, "pad_token_id", 0) or 0)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(model, config)
+    train_model = model
+    if accelerator is not None:
+        # DDP with several processes: every process starts from rank 0's weights,
+        # gradients are summed with bucketed all-reduces. The scheduler is not
+        # prepared (accelerate would step it once per process).
+        train_model, opt = accelerator.prepare(model, opt)
     sched = build_scheduler(opt, config, total_steps=config.epochs * math.ceil(len(rows) / config.batch_size))
     context = config.observation_weight > 0
     model.train()
@@ -251,27 +293,39 @@ def _fit(policy: Any, rows: list[PackedRow], config: SFTConfig,
         steps = skipped = 0
         for start in range(0, len(order), config.batch_size):
             batch = [rows[i] for i in order[start : start + config.batch_size]]
+            # The step's action tokens over every process: each process knows the whole batch.
             n_tok = float(sum(e - s for r in batch for s, e in r.spans))
+            mine = batch[dist.rank :: dist.world]
+            # Every process runs as many micro-steps as the busiest one (DDP joins each backward).
+            n_micro = math.ceil(math.ceil(len(batch) / dist.world) / config.micro_batch_size)
             finite = True
-            for m in range(0, len(batch), config.micro_batch_size):
-                loss, stats = _sft_micro_step(model, batch[m : m + config.micro_batch_size], pad, n_tok,
-                                              config.observation_weight if context else 0.0)
-                if not math.isfinite(float(loss.detach())):
-                    finite = False
-                    continue
-                loss.backward()
-                for k, v in stats.items():
-                    sums[k] += v
+            for k in range(n_micro):
+                micro = mine[k * config.micro_batch_size : (k + 1) * config.micro_batch_size]
+                with grad_sync(train_model, last=k == n_micro - 1):
+                    if not micro:
+                        zero_micro_step(train_model, pad)
+                        continue
+                    loss, stats = _sft_micro_step(train_model, micro, pad, n_tok / dist.world,
+                                                  config.observation_weight if context else 0.0)
+                    if not math.isfinite(float(loss.detach())):
+                        finite = False
+                        loss = loss.nan_to_num(0.0) * 0.0  # still join the all-reduce; the step is skipped
+                    else:
+                        for key, v in stats.items():
+                            sums[key] += v
+                    loss.backward()
             outcome = optimizer_step(params, opt, sched, tokens=n_tok, finite=finite,
-                                     max_grad_norm=config.max_grad_norm)
+                                     max_grad_norm=config.max_grad_norm, dist=dist)
             steps += outcome.applied
             skipped += not outcome.applied
+        sums = dist.sum_floats(sums)
         row = {"epoch": epoch, "sft/nll": sums["nll"] / max(sums["tokens"], 1.0), "sft/tokens": sums["tokens"],
                "sft/steps": float(steps), "sft/skipped_steps": float(skipped), "time/epoch": time.perf_counter() - t0}
         if context:
             row["sft/observation_nll"] = sums["obs_nll"] / max(sums["obs_tokens"], 1.0)
         metrics.append(row)
-        logger.info("SFT epoch %d: nll %.4f (%.1f s)", epoch, row["sft/nll"], row["time/epoch"])
+        if dist.rank == 0:
+            logger.info("SFT epoch %d: nll %.4f (%.1f s)", epoch, row["sft/nll"], row["time/epoch"])
         if progress is not None:
             progress(epoch, row)
     model.eval()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ import torch
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 from agentgym.train.loss import policy_loss
-from agentgym.train.optim import Dist, optimizer_step
+from agentgym.train.optim import Dist, grad_sync, optimizer_step, zero_micro_step
 from agentgym.train.scoring import PackedRow, pack_chain, packed_logprobs
 from agentgym.trajectory import Trajectory
 
@@ -252,14 +251,14 @@ def update_policy(
             n_micro = int(dist.max(len(micro))) if num_tokens > 0 else 0
             finite = True
             for k in range(n_micro):
-                with _grad_sync(model, last=k == n_micro - 1):
+                with grad_sync(model, last=k == n_micro - 1):
                     if k < len(micro):
                         loss, stats = _micro_step(model, micro[k], config, pad_token_id, num_tokens / dist.world)
                         finite &= math.isfinite(loss)
                         for key, v in stats.items():
                             totals[key] += v
                     else:
-                        _zero_micro_step(model, pad_token_id)
+                        zero_micro_step(model, pad_token_id)
             outcome = optimizer_step(params, optimizer, scheduler, tokens=num_tokens, finite=finite,
                                      max_grad_norm=config.max_grad_norm, dist=dist)
             counts[outcome.reason] += 1
@@ -271,24 +270,6 @@ def update_policy(
     if dist.world > 1:
         metrics["dist/param_divergence"] = dist.divergence(params)
     return metrics
-
-
-def _grad_sync(model: Any, *, last: bool) -> Any:
-    """DDP all-reduces gradients in the backward of a step's last micro-step
-    only; the others accumulate locally (``no_sync``)."""
-    no_sync = getattr(model, "no_sync", None)
-    return nullcontext() if last or no_sync is None else no_sync()
-
-
-def _zero_micro_step(model: Any, pad: int) -> None:
-    """A forward and backward that adds nothing to any gradient: a process with
-    fewer micro-batches than the others runs it so that every process joins the
-    same gradient all-reduces."""
-    device = next(model.parameters()).device
-    ids = torch.full((1, 2), pad, dtype=torch.long, device=device)
-    out = model(input_ids=ids, use_cache=False)
-    logits = out.logits if hasattr(out, "logits") else out[0]
-    (logits.sum() * 0.0).backward()
 
 
 def _update_metrics(totals: dict[str, float], counts: dict[str, int], norms: list[float], optimizer: Any) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -113,3 +114,47 @@ def test_sharded_modes_are_refused_with_the_reason(kind, tiny_config) -> None:
 
     with pytest.raises(ConfigError, match=f"{kind}.*not support.*--multi_gpu"):
         TrainingRun.create(tiny_config, ShardedAccelerator())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_sft_on_two_processes_takes_the_one_process_steps(tmp_path) -> None:
+    """`accelerate launch --num_processes 2 scripts/sft.py`: each step's rows are
+    dealt out to the two processes (3 rows per step: 2 + 1, so one process pads
+    with a zero-loss micro-step), DDP sums the gradients, and the result is the
+    model one process trains on the same data."""
+    if shutil.which("accelerate") is None:
+        pytest.skip("the accelerate command is not installed (pip install accelerate)")
+    import torch
+    from safetensors.torch import load_file
+
+    from agentgym.train import SFTConfig
+    from agentgym.train.sft import sft
+
+    flags = {"policy": "tiny", "env": "GuessNumber-v0", "tasks": 10, "max_turns": 6, "epochs": 2,
+             "batch_size": 3, "micro_batch_size": 1, "lr": 1e-3, "threads": 1, "from_policy": "oracle"}
+    cmd = ["accelerate", "launch", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+           "--dynamo_backend", "no", "--main_process_port", str(_free_port()), "--cpu",
+           str(ROOT / "scripts" / "sft.py"), "--out_dir", str(tmp_path / "ddp"), "--no-progress"]
+    for k, v in flags.items():
+        cmd += [f"--{k}", str(v)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.stdout.count('"out_dir"') == 1  # one report: the main process's
+    single = sft(SFTConfig(**flags, out_dir=str(tmp_path / "one")))
+    ddp_weights = load_file(tmp_path / "ddp" / "model.safetensors")
+    one_weights = load_file(tmp_path / "one" / "model.safetensors")
+    assert ddp_weights.keys() == one_weights.keys()
+    for name in one_weights:
+        torch.testing.assert_close(ddp_weights[name], one_weights[name], rtol=1e-4, atol=1e-5, msg=name)
+    ddp_metrics = [json.loads(line) for line in (tmp_path / "ddp" / "sft_metrics.jsonl").read_text().splitlines()]
+    assert [m["sft/tokens"] for m in ddp_metrics] == [m["sft/tokens"] for m in single.metrics]
+    assert [m["sft/nll"] for m in ddp_metrics] == pytest.approx([m["sft/nll"] for m in single.metrics], rel=1e-5)
