@@ -10,8 +10,15 @@ live, and point the rollout at it::
     # on the env machine (beyond loopback a token is required)
     AGENTGYM_SERVER_TOKEN=... agentgym serve SQL-v0 --host 0.0.0.0 --port 8765
     # on the trainer
-    env = RemoteEnv("http://envhost:8765", "SQL-v0", split="val")
-    obs, info = env.reset(seed=0)
+    with RemoteEnv("http://envhost:8765", "SQL-v0", split="val") as env:
+        obs, info = env.reset(seed=0)
+
+Sessions. Each ``RemoteEnv`` holds one server session (one env there) until
+:meth:`RemoteEnv.close` — which ``with`` calls. A ``RemoteEnv`` dropped without
+``close()`` closes its session when it is garbage-collected, and at the latest
+when the interpreter exits (``weakref.finalize``), so forgotten clients do not
+fill the server's session cap; the server's idle TTL covers a client that is
+killed.
 
 Robustness: every request is retried with exponential backoff on connection
 errors, timeouts and 502/503/504/429 answers. Steps carry their episode and
@@ -26,14 +33,18 @@ variable) is sent as ``Authorization: Bearer <token>`` with every request. On
 a server started without ``--privileged``, ``scripted_action`` raises (the
 oracle's actions are privileged) and the tasks of ``generator`` come without
 ``answer`` and ``meta``: reset by ``task_index`` and read the answer from the
-last step's ``info``, as the rollout engine does.
+last step's ``info``, as the rollout engine does. An answer the server did not
+send is absent (``Task.answer is None``), never ``""``; ``scripted_policies``
+lists only what the server lets this client call (none unless privileged).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
+import weakref
 from typing import Any
 
 import httpx
@@ -61,13 +72,44 @@ class RemoteTaskGenerator(TaskGenerator):
 
     def __init__(self, env: RemoteEnv) -> None:
         super().__init__(seed=0)
-        self._env = env
+        # A weak reference: no cycle, so a dropped RemoteEnv is freed (and its
+        # session closed) at once rather than at the next cycle collection.
+        self._env_ref = weakref.ref(env)
 
     def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
+        env = self._env_ref()
+        if env is None:
+            raise EnvStateError("the RemoteEnv of this task generator was closed and collected; use the env's own.")
         params = {"split": split, **({"difficulty": difficulty} if difficulty else {})}
-        data = self._env._session_call("GET", f"tasks/{int(index)}", params=params)
-        # A server that is not privileged sends no answer and no meta.
-        return Task(id=data["id"], prompt=data["prompt"], answer=data.get("answer", ""), meta=data.get("meta", {}))
+        data = env._session_call("GET", f"tasks/{int(index)}", params=params)
+        # A server that is not privileged sends no answer and no meta: the answer is
+        # absent (None), not "" (which is "in" every text, and would read as known).
+        return Task(id=data["id"], prompt=data["prompt"], answer=data.get("answer"), meta=data.get("meta", {}))
+
+
+class _Lease:
+    """What closing a session needs, kept apart from the :class:`RemoteEnv` so
+    that its finalizer (run when the env is garbage-collected or the interpreter
+    exits) holds no reference to the env itself."""
+
+    def __init__(self, client: httpx.Client, headers: dict[str, str], owns_client: bool) -> None:
+        self.client, self.headers, self.owns_client = client, headers, owns_client
+        self.session: str | None = None
+
+    def release(self) -> None:
+        """Close the server session (once, no retries: the server's TTL is the
+        fallback) and the HTTP client if it is ours."""
+        sid, self.session = self.session, None
+        if sid is not None:
+            try:
+                self.client.delete(f"/sessions/{sid}", headers=self.headers)
+            except Exception as e:  # at exit or in GC nothing may raise
+                logger.debug("could not close remote session %s: %s", sid, e)
+        if self.owns_client:
+            try:
+                self.client.close()
+            except Exception:
+                pass
 
 
 class RemoteEnv(AgentEnv):
@@ -120,7 +162,10 @@ class RemoteEnv(AgentEnv):
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = client or httpx.Client(base_url=self.url, timeout=timeout)
         self._owns_client = client is None
-        self._session: str | None = None
+        self._lease = _Lease(self._client, self._headers, self._owns_client)
+        # Closes the session when this env is collected or at interpreter exit,
+        # if close() was not called first (close() calls it; it runs once).
+        self._finalizer = weakref.finalize(self, self._lease.release)
         self._episode = 0
         self._turn = 0
         self._done = True
@@ -133,10 +178,16 @@ class RemoteEnv(AgentEnv):
     # HTTP with retries
     # ------------------------------------------------------------------
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = self._headers
+        if "json" in kw:
+            # JSON with \u escapes (ASCII): an action is any text a model wrote, lone
+            # surrogates included, which UTF-8 (httpx's encoding) cannot carry.
+            kw["content"] = json.dumps(kw.pop("json")).encode("ascii")
+            headers = {**headers, "Content-Type": "application/json"}
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                r = self._client.request(method, path, headers=self._headers, **kw)
+                r = self._client.request(method, path, headers=headers, **kw)
             except httpx.TransportError as e:  # connection refused/reset, timeouts
                 if attempt == self.retries:
                     raise RemoteEnvError(
@@ -187,8 +238,11 @@ class RemoteEnv(AgentEnv):
         self.max_observation_chars = int(data["max_observation_chars"])
         # Per instance here (class-level on local envs): they come from the server.
         self.max_action_chars = int(data["max_action_chars"])  # type: ignore[misc]
+        self.invalid_action_penalty = float(data.get("invalid_action_penalty", 0.1))
         self._tool_schemas = data["tools"]
+        # Those this client may call: the server lists none unless privileged.
         self.scripted_policies = {name: "remote" for name in data["scripted_policies"]}  # type: ignore[misc]
+        self.privileged = bool(data.get("privileged", True))
         self.observation_space = FreeText(self.max_observation_chars + 64)
         self.action_space = FreeText(self.max_action_chars)
 
@@ -201,6 +255,14 @@ class RemoteEnv(AgentEnv):
     # ------------------------------------------------------------------
     # AgentEnv API
     # ------------------------------------------------------------------
+    @property
+    def _session(self) -> str | None:
+        return self._lease.session
+
+    @_session.setter
+    def _session(self, value: str | None) -> None:
+        self._lease.session = value
+
     @property
     def session_id(self) -> str | None:
         return self._session
@@ -227,8 +289,9 @@ class RemoteEnv(AgentEnv):
     def _task_from(self, info: dict[str, Any], options: dict[str, Any] | None) -> Task | None:
         if options and isinstance(options.get("task"), dict):
             return Task.from_dict(options["task"])
-        # The answer stays on the server until the episode ends (as locally, in info["answer"]).
-        return Task(id=str(info.get("task_id", "")), prompt="", answer="")
+        # The answer stays on the server until the episode ends (as locally, in
+        # info["answer"]): absent here, not "".
+        return Task(id=str(info.get("task_id", "")), prompt="", answer=None)  # type: ignore[arg-type]
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self._done and self._episode == 0:
@@ -259,15 +322,10 @@ class RemoteEnv(AgentEnv):
         return self._session_call("GET", "render")["text"]
 
     def close(self) -> None:
-        if self._session is not None:
-            try:
-                self._client.delete(f"/sessions/{self._session}", headers=self._headers)
-            except httpx.HTTPError as e:
-                # Not fatal: the server's session TTL closes it anyway.
-                logger.debug("could not close remote session %s: %s", self._session, e)
-            self._session = None
-        if self._owns_client:
-            self._client.close()
+        """Close the server session (and the HTTP client, if this env made it).
+        Idempotent; ``with RemoteEnv(...) as env:`` calls it. Not fatal if the
+        server is unreachable: its session TTL closes the session anyway."""
+        self._finalizer()
 
     def __repr__(self) -> str:
         return f"RemoteEnv({self.url!r}, {self.env_id!r}, session={self._session!r})"

@@ -7,14 +7,17 @@ OpenAPI document is at ``/openapi.json`` (interactive at ``/docs``).
 ==========================================  =====================================
 ``GET  /health``                            liveness, open sessions
 ``GET  /envs``                              served env ids, descriptions, tool schemas
-``POST /sessions``                          open a session ``{env_id, kwargs}`` → id
+``POST /sessions``                          open a session ``{env_id, kwargs}`` → id (empty body: defaults)
+``GET  /sessions``                          the open sessions with their ages, for operators (full ids
+                                            only when privileged)
 ``GET  /sessions/{id}``                     a session's env, split, turn limit, tools
-``POST /sessions/{id}/reset``               ``{seed, options}`` → observation, info
+``POST /sessions/{id}/reset``               ``{seed, options}`` → observation, info (empty body: defaults)
 ``POST /sessions/{id}/step``                ``{action, episode, turn}`` → observation, reward, …
 ``POST /sessions/{id}/scripted?name=...``   next action of a scripted policy (the oracle); privileged
-``GET  /sessions/{id}/tasks/{index}``       the index-th task (``AgentEnv.task_at``); answer and meta
-                                            only when privileged
-``GET  /sessions/{id}/render``              the env's text rendering
+``GET  /sessions/{id}/tasks/{index}``       the index-th task (``AgentEnv.task_at``, index >= 0); answer
+                                            and meta only when privileged
+``GET  /sessions/{id}/render``              ``{"text": ...}``: the env's text rendering (``render_text``:
+                                            the last action and observation, as ``render_mode="ansi"``)
 ``DELETE /sessions/{id}``                   close
 ==========================================  =====================================
 
@@ -27,6 +30,9 @@ tool that runs code, a browser) could ask for its own: so
   ``create_app(privileged=True)`` (``agentgym serve --privileged``) turns them on,
   for evaluating scripted policies on a trusted network. An episode's answer
   still arrives, as locally, in the ``info`` of its last step.
+* a session's id is the key to drive it: ``GET /sessions`` lists full ids only
+  on a privileged server (elsewhere, their first 8 characters), and a session's
+  ``scripted_policies`` are those its client may call (none unless privileged).
 * with a ``token`` (``--token`` / ``AGENTGYM_SERVER_TOKEN``), every route, the
   docs included, wants ``Authorization: Bearer <token>`` (compared in constant
   time) and answers 401 without it. A token is required to listen on anything
@@ -40,7 +46,8 @@ turn it expects to take; a retried step (the client lost the answer) gets the
 recorded answer instead of stepping twice. Errors are JSON
 ``{"error": kind, "message": text}``: 4xx for a bad request (unknown session or
 env, bad arguments, wrong order), 500 when the env raised, in which case that
-session — and only it — is closed.
+session — and only it — is closed. Every error has that shape, the router's own
+included (404 for an unknown path, 405 for a wrong method).
 
 >>> app = create_app(["GuessNumber-v0"], max_sessions=64)   # doctest: +SKIP
 >>> uvicorn.run(app, host="127.0.0.1", port=8765)          # doctest: +SKIP
@@ -52,6 +59,7 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import json
 import logging
 import math
 import threading
@@ -65,6 +73,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import agentgym
 from agentgym.errors import ConfigError, EnvStateError, RegistryError
@@ -106,6 +115,15 @@ def _authorized(header: str | None, token: str) -> bool:
     scheme, _, given = (header or "").partition(" ")
     # compare_digest: the time taken does not tell how much of the token was right.
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+class _JSON(JSONResponse):
+    """JSON with ``\\u`` escapes: an observation may echo any text a model wrote,
+    lone surrogates included, which UTF-8 cannot carry (the default response
+    would fail after the step was taken)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
 
 
 class ServerError(Exception):
@@ -153,8 +171,28 @@ class SessionInfo(BaseModel):
     max_turns: int
     max_observation_chars: int
     max_action_chars: int
+    invalid_action_penalty: float = Field(description="subtracted (reward part invalid_action) per invalid action")
     tools: list[dict[str, Any]]
-    scripted_policies: list[str]
+    scripted_policies: list[str] = Field(description="scripted policies this client may call (none unless privileged)")
+    privileged: bool = Field(description="whether this server serves the privileged routes")
+    session_ttl: float
+
+
+class SessionSummary(BaseModel):
+    session_id: str | None = Field(description="the full id (the key to drive the session): on a privileged server only")
+    short_id: str = Field(description="its first 8 characters, to tell sessions apart")
+    env_id: str
+    age_s: float = Field(description="seconds since the session was opened")
+    idle_s: float = Field(description="seconds since its last request (closed past session_ttl)")
+    episode: int = Field(description="episodes reset so far")
+    turn: int = Field(description="steps taken in the current episode")
+    busy: bool = Field(description="a request on it is being served now")
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionSummary] = Field(description="oldest first")
+    count: int
+    max_sessions: int
     session_ttl: float
 
 
@@ -199,6 +237,7 @@ class _Session:
     id: str
     env_id: str
     env: Any
+    created: float = field(default_factory=time.monotonic)
     last_used: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
     episode: int = 0
@@ -243,6 +282,12 @@ class _Sessions:
             s.last_used = time.monotonic()
             return s
 
+    def snapshot(self) -> list[_Session]:
+        """The open sessions, oldest first (expired ones are swept first)."""
+        self.sweep()
+        with self._lock:
+            return sorted(self._sessions.values(), key=lambda s: s.created)
+
     def remove(self, sid: str) -> _Session | None:
         with self._lock:
             s = self._sessions.pop(sid, None)
@@ -276,7 +321,7 @@ def _close_env(s: _Session) -> None:
         logger.exception("closing the env of session %s failed", s.id)
 
 
-def _session_info(s: _Session, ttl: float) -> SessionInfo:
+def _session_info(s: _Session, ttl: float, privileged: bool) -> SessionInfo:
     env = s.env
     return SessionInfo(
         session_id=s.id,
@@ -286,8 +331,12 @@ def _session_info(s: _Session, ttl: float) -> SessionInfo:
         max_turns=env.max_turns,
         max_observation_chars=env.max_observation_chars,
         max_action_chars=env.max_action_chars,
+        invalid_action_penalty=float(env.invalid_action_penalty),
         tools=jsonable(env.tools),
-        scripted_policies=sorted(getattr(env, "scripted_policies", {})),
+        # Only what this client may call: on a server that is not privileged,
+        # /scripted answers 403, so a client must not plan on the oracle.
+        scripted_policies=sorted(getattr(env, "scripted_policies", {})) if privileged else [],
+        privileged=privileged,
         session_ttl=ttl,
     )
 
@@ -359,6 +408,7 @@ def create_app(
         version=agentgym.__version__,
         description=f"Sessions of {', '.join(served)} (see agentgym.server).",
         lifespan=lifespan,
+        default_response_class=_JSON,
         responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
                    404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody},
                    429: {"model": ErrorBody}, 500: {"model": ErrorBody}},
@@ -372,7 +422,7 @@ def create_app(
         @app.middleware("http")
         async def _require_token(request: Request, call_next: Any) -> Response:
             if not _authorized(request.headers.get("authorization"), secret):
-                return JSONResponse(
+                return _JSON(
                     {"error": "unauthorized", "message": "this server wants `Authorization: Bearer <token>`; pass "
                      f"RemoteEnv(..., token=...) or set {TOKEN_ENV} on the client."},
                     status_code=401, headers={"WWW-Authenticate": "Bearer"},
@@ -381,12 +431,30 @@ def create_app(
 
     @app.exception_handler(ServerError)
     async def _server_error(request: Request, e: ServerError) -> JSONResponse:
-        return JSONResponse({"error": e.kind, "message": e.message}, status_code=e.status)
+        return _JSON({"error": e.kind, "message": e.message}, status_code=e.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        # The router's own errors (an unknown path, a wrong method) in the documented shape.
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
+        message = str(e.detail)
+        if e.status_code == 404:
+            message = f"no route {request.method} {request.url.path}; the routes are listed at /docs and /openapi.json."
+        elif e.status_code == 405:
+            allowed = (e.headers or {}).get("Allow", "?")
+            message = f"{request.url.path} does not take {request.method} (it takes {allowed}); see /docs."
+        return _JSON({"error": kind, "message": message}, status_code=e.status_code, headers=e.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, e: Exception) -> JSONResponse:
+        logger.exception("%s %s raised", request.method, request.url.path)
+        return _JSON({"error": "internal_error", "message": f"the server raised {type(e).__name__}: {e}"},
+                            status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, e: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        return JSONResponse({"error": "bad_request", "message": f"invalid request: {problems}"}, status_code=422)
+        return _JSON({"error": "bad_request", "message": f"invalid request: {problems}"}, status_code=422)
 
     def full_id(env_id: str | None) -> str:
         if env_id is None:
@@ -398,13 +466,15 @@ def create_app(
             raise ServerError(404, "unknown_env", f"this server does not serve {env_id!r}; it serves {list(served)}.")
         return full
 
-    _add_session_routes(app, sessions, served, defaults, full_id)
+    _add_session_routes(app, sessions, served, defaults, full_id, privileged=app.state.privileged)
     _add_episode_routes(app, sessions, privileged=app.state.privileged)
     return app
 
 
-def _add_session_routes(app: FastAPI, sessions: _Sessions, served: dict, defaults: dict, full_id: Any) -> None:
-    """Health, served envs, and opening/inspecting/closing sessions."""
+def _add_session_routes(
+    app: FastAPI, sessions: _Sessions, served: dict, defaults: dict, full_id: Any, *, privileged: bool
+) -> None:
+    """Health, served envs, and opening/listing/inspecting/closing sessions."""
     ttl = sessions.ttl
 
     @app.get("/health")
@@ -421,18 +491,36 @@ def _add_session_routes(app: FastAPI, sessions: _Sessions, served: dict, default
         return out
 
     @app.post("/sessions", status_code=201, response_model=SessionInfo)
-    def open_session(body: CreateSession) -> SessionInfo:
+    def open_session(body: CreateSession | None = None) -> SessionInfo:
+        """Open a session; an empty body opens one of the only env served, with the defaults."""
+        body = body or CreateSession()
         env_id = full_id(body.env_id)
         try:
             env = make(env_id, **{**defaults, **body.kwargs})
         except (ConfigError, RegistryError, TypeError) as e:
             raise ServerError(400, "bad_request", f"cannot build {env_id} with {body.kwargs}: {e}") from e
         s = sessions.add(env_id, env)
-        return _session_info(s, ttl)
+        return _session_info(s, ttl, privileged)
+
+    @app.get("/sessions", response_model=SessionList)
+    def list_sessions() -> SessionList:
+        """The open sessions with their ages, oldest first, for operators (who holds
+        the cap, which are idle). A session's id is the key to drive it, so full ids
+        are listed only on a privileged server."""
+        now = time.monotonic()
+        rows = [
+            SessionSummary(
+                session_id=s.id if privileged else None, short_id=s.id[:8], env_id=s.env_id,
+                age_s=round(now - s.created, 3), idle_s=round(now - s.last_used, 3),
+                episode=s.episode, turn=s.turn, busy=s.lock.locked(),
+            )
+            for s in sessions.snapshot()
+        ]
+        return SessionList(sessions=rows, count=len(rows), max_sessions=sessions.max_sessions, session_ttl=ttl)
 
     @app.get("/sessions/{sid}", response_model=SessionInfo)
     def session(sid: str) -> SessionInfo:
-        return _session_info(sessions.get(sid), ttl)
+        return _session_info(sessions.get(sid), ttl, privileged)
 
     @app.delete("/sessions/{sid}", status_code=204)
     def close_session(sid: str) -> Response:
@@ -456,7 +544,9 @@ def _add_episode_routes(app: FastAPI, sessions: _Sessions, *, privileged: bool) 
     """reset, step, scripted actions, tasks and rendering of one session's env."""
 
     @app.post("/sessions/{sid}/reset", response_model=ResetResponse)
-    def reset(sid: str, body: ResetRequest) -> ResetResponse:
+    def reset(sid: str, body: ResetRequest | None = None) -> ResetResponse:
+        """Start an episode; an empty body resets with no seed and no options."""
+        body = body or ResetRequest()
         _check_options(body.options)
         s = sessions.get(sid)
         with s.lock:
@@ -495,6 +585,10 @@ def _add_episode_routes(app: FastAPI, sessions: _Sessions, *, privileged: bool) 
 
     @app.get("/sessions/{sid}/tasks/{index}")
     def task(sid: str, index: int, split: str | None = None, difficulty: str | None = None) -> dict[str, Any]:
+        """The ``index``-th task (``AgentEnv.task_at``); its answer and hidden meta only when privileged."""
+        if index < 0:
+            raise ServerError(422, "bad_request", f"task index must be >= 0 (tasks are numbered 0, 1, 2, ... in "
+                              f"their split), got {index}.")
         s = sessions.get(sid)
         with s.lock:
             task = _env_call(sessions, s, "task_at()", lambda: s.env.task_at(index, split, difficulty))
@@ -504,6 +598,8 @@ def _add_episode_routes(app: FastAPI, sessions: _Sessions, *, privileged: bool) 
 
     @app.get("/sessions/{sid}/render")
     def render(sid: str) -> dict[str, Any]:
+        """``{"text": ...}``: the env's text rendering (``render_text()``: task id, turn, the
+        last action and observation), what ``render_mode="ansi"`` returns locally."""
         s = sessions.get(sid)
         with s.lock:
             return {"text": _env_call(sessions, s, "render", s.env.render_text)}

@@ -92,3 +92,80 @@ def test_remote_env_retries_until_the_server_is_up_and_reconnects_after_a_restar
 def test_unreachable_server_raises_with_a_fix():
     with pytest.raises(RemoteEnvError, match="agentgym serve"):
         RemoteEnv(f"http://127.0.0.1:{_free_port()}", "GuessNumber-v0", retries=1, backoff=0.01)
+
+
+# ---------------------------------------------------------------------------
+# Issue 13: sessions are not leaked; an absent answer stays absent
+# ---------------------------------------------------------------------------
+def _open_sessions(url: str) -> int:
+    import httpx
+
+    return httpx.get(url + "/health").json()["sessions"]
+
+
+def test_a_remote_env_dropped_without_close_frees_its_session():
+    import gc
+
+    app = create_app("GuessNumber-v0", max_sessions=2, session_ttl=600.0)
+    with serve_in_thread(app) as url:
+        for i in range(6):  # three times the cap: each forgotten client must give its session back
+            env = RemoteEnv(url, "GuessNumber-v0", retries=0)
+            env.reset(seed=i)
+            env.task_at(i)  # the task generator must not keep the env alive
+            del env
+            gc.collect()
+            assert _open_sessions(url) == 0
+        with RemoteEnv(url, "GuessNumber-v0") as env:  # `with` closes it
+            env.reset(seed=0)
+            assert _open_sessions(url) == 1
+        assert _open_sessions(url) == 0 and env.session_id is None
+        env.close()  # idempotent
+
+
+def test_a_remote_env_left_open_is_closed_at_interpreter_exit():
+    import subprocess
+    import sys
+
+    app = create_app("GuessNumber-v0", session_ttl=600.0)
+    with serve_in_thread(app) as url:
+        code = (
+            "from agentgym.remote import RemoteEnv\n"
+            f"envs = [RemoteEnv({url!r}, 'GuessNumber-v0') for _ in range(3)]\n"
+            "envs[0].reset(seed=0)\n"
+            "import agentgym, sys; sys._keep = envs\n"  # alive until the interpreter exits
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+        assert _open_sessions(url) == 0
+
+
+def test_remote_negative_task_index_is_a_config_error(server_url):
+    with RemoteEnv(server_url, "GuessNumber-v0") as env, pytest.raises(ConfigError, match=">= 0"):
+        env.task_at(-1)
+
+
+def test_any_text_crosses_the_wire(server_url):
+    """An action or observation with a lone surrogate (a model can write one) is
+    sent and answered as JSON escapes, as a local env would take it."""
+    import agentgym
+
+    local = agentgym.make("GuessNumber-v0")
+    with RemoteEnv(server_url, "GuessNumber-v0") as env:
+        for action in ('<tool_call>{"name": "\ud800x", "arguments": {}}</tool_call>', "\x00\xff\ud800 héllo 😀"):
+            local.reset(seed=0)
+            env.reset(seed=0)
+            obs, reward, *_ = env.step(action)
+            assert (obs, reward) == local.step(action)[:2] and obs.startswith("Error")
+
+
+def test_server_answers_text_utf8_cannot_carry(server_url):
+    import httpx
+
+    with httpx.Client(base_url=server_url) as c:
+        sid = c.post("/sessions", json={"env_id": "GuessNumber-v0"}).json()["session_id"]
+        c.post(f"/sessions/{sid}/reset", json={"seed": 0})
+        # An env that echoes the action (here the task given in the options) must still be answered.
+        r = c.post(f"/sessions/{sid}/reset", content=b'{"options": {"task": {"id": "t\\ud800", "prompt": "p", '
+                   b'"answer": "a", "meta": {"low": 1, "high": 3, "secret": 2}}}}',
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 200, r.text
+        assert r.json()["info"]["task_id"] == "t\ud800"

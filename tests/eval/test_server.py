@@ -121,3 +121,108 @@ def test_unknown_env_id_refused_at_start():
 
     with pytest.raises(UnknownEnvError, match="Did you mean"):
         create_app("GuessNumbr-v0")
+
+
+# ---------------------------------------------------------------------------
+# Issue 13: operators' session list, one error shape, empty bodies, task indices
+# ---------------------------------------------------------------------------
+def test_session_list_shows_ages_and_full_ids_only_when_privileged():
+    for privileged in (True, False):
+        app = create_app("GuessNumber-v0", session_ttl=60.0, privileged=privileged)
+        with serve_in_thread(app) as url, httpx.Client(base_url=url) as c:
+            assert c.get("/sessions").json()["sessions"] == []
+            old = _open(c)
+            time.sleep(0.15)
+            new = _open(c)
+            c.post(f"/sessions/{old}/reset", json={"seed": 0})
+            c.post(f"/sessions/{old}/step", json={"action": "guess(1)"})
+            body = c.get("/sessions").json()
+            assert body["count"] == 2 and body["max_sessions"] == 256 and body["session_ttl"] == 60.0
+            first, second = body["sessions"]  # oldest first
+            assert first["short_id"] == old[:8] and second["short_id"] == new[:8]
+            assert first["age_s"] >= 0.15 > second["age_s"] >= 0
+            assert first["idle_s"] < first["age_s"] and (first["episode"], first["turn"]) == (1, 1)
+            assert first["env_id"] == "agentgym/GuessNumber-v0" and first["busy"] is False
+            # A session id is the key to drive that session: listed in full only when privileged.
+            assert [s["session_id"] for s in body["sessions"]] == ([old, new] if privileged else [None, None])
+            assert (old in c.get("/sessions").text) is privileged
+            c.delete(f"/sessions/{old}")
+            assert [s["short_id"] for s in c.get("/sessions").json()["sessions"]] == [new[:8]]
+
+
+@pytest.mark.parametrize(
+    "method, path, status, kind",
+    [
+        ("PUT", "/sessions", 405, "method_not_allowed"),
+        ("GET", "/sessions/{sid}/step", 405, "method_not_allowed"),
+        ("POST", "/health", 405, "method_not_allowed"),
+        ("GET", "/no/such/route", 404, "not_found"),
+        ("GET", "/sessions/{sid}/tasks/not-a-number", 422, "bad_request"),
+        ("POST", "/sessions/nope/reset", 404, "unknown_session"),
+    ],
+)
+def test_every_error_uses_the_documented_shape(server_url, method, path, status, kind):
+    with httpx.Client(base_url=server_url) as c:
+        sid = _open(c)
+        r = c.request(method, path.format(sid=sid))
+        assert r.status_code == status, r.text
+        body = r.json()
+        assert set(body) == {"error", "message"} and body["error"] == kind and body["message"]
+        if status == 405:
+            assert method in body["message"] and "takes" in body["message"]
+
+
+def test_reset_and_open_with_an_empty_body_use_the_defaults():
+    import agentgym
+
+    with serve_in_thread(create_app("GuessNumber-v0")) as url, httpx.Client(base_url=url) as c:
+        r = c.post("/sessions")  # no body at all: the only env served, default kwargs
+        assert r.status_code == 201, r.text
+        sid = r.json()["session_id"]
+        assert r.json()["split"] == "train" and r.json()["privileged"] is False
+        for kwargs in ({}, {"content": b"", "headers": {"content-type": "application/json"}}, {"json": None}):
+            r = c.post(f"/sessions/{sid}/reset", **kwargs)
+            assert r.status_code == 200, (kwargs, r.text)
+            assert r.json()["observation"].startswith(agentgym.make("GuessNumber-v0").reset()[0][:20])
+        assert r.json()["episode"] == 3
+
+
+def test_negative_task_index_is_refused(server_url):
+    with httpx.Client(base_url=server_url) as c:
+        sid = _open(c)
+        r = c.get(f"/sessions/{sid}/tasks/-1")
+        assert r.status_code == 422 and r.json()["error"] == "bad_request"
+        assert ">= 0" in r.json()["message"] and "-1" in r.json()["message"]
+        assert c.get(f"/sessions/{sid}/tasks/0").status_code == 200
+
+
+def test_render_route_returns_the_env_text(server_url):
+    import agentgym
+
+    local = agentgym.make("GuessNumber-v0", render_mode="ansi")
+    local.reset(seed=0, options={"task_index": 2})
+    local.step("guess(50)")
+    with httpx.Client(base_url=server_url) as c:
+        sid = _open(c)
+        c.post(f"/sessions/{sid}/reset", json={"seed": 0, "options": {"task_index": 2}})
+        c.post(f"/sessions/{sid}/step", json={"action": "guess(50)"})
+        assert c.get(f"/sessions/{sid}/render").json() == {"text": local.render()}
+    assert "/sessions/{sid}/render" in httpx.get(server_url + "/openapi.json").json()["paths"]
+
+
+def test_serve_help_shows_every_default(capsys):
+    import argparse
+
+    from agentgym.cli import main
+    from agentgym.cli.serve import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert options and all("(default: " in a.help for a in options), [a.dest for a in options if "default" not in a.help]
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default: 127.0.0.1)", "(default: 8765)", "(default: 256)", "(default: 600)", "(default: info)"):
+        assert shown in out

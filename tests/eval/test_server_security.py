@@ -65,7 +65,8 @@ def test_task_responses_hold_no_answer_and_no_meta_unless_privileged(plain_url, 
         assert body["answer"] == local.answer and body["meta"]["secret"] == local.meta["secret"]
     remote = RemoteEnv(plain_url, "GuessNumber-v0", split="val")
     task = remote.task_at(4)
-    assert (task.id, task.prompt, task.answer, dict(task.meta)) == (local.id, local.prompt, "", {})
+    # Absent, not "": an empty answer would be "in" every observation.
+    assert (task.id, task.prompt, task.answer, dict(task.meta)) == (local.id, local.prompt, None, {})
     remote.close()
 
 
