@@ -21,6 +21,11 @@ from agentgym.evaluation.schema import EvalResults, Figures
 __all__ = ["markdown_report", "html_report", "write_reports", "success_plot", "turns_plot", "figures_table"]
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 entry``, ``2 entries``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -100,7 +105,8 @@ def turns_plot(results: EvalResults, path: str | os.PathLike[str] | None = None)
 
     top = max([int(k) for e in results.entries for k in e.figures.turns_histogram] or [1])
     xs = np.arange(0, top + 1)
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    # The legend goes right of the axes, where no bar can be (inside, it covered the tallest one).
+    fig, ax = plt.subplots(figsize=(8.5, 3.4))
     bottom = np.zeros(len(xs))
     for e in results.entries:
         counts = np.array([e.figures.turns_histogram.get(str(x), 0) for x in xs], dtype=float)
@@ -114,7 +120,7 @@ def turns_plot(results: EvalResults, path: str | os.PathLike[str] | None = None)
     ax.set_xlabel("turns per episode")
     ax.set_ylabel("episodes")
     ax.set_title("episode length")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return _save(fig, path)
 
 
@@ -136,8 +142,8 @@ def _save(fig, path: str | os.PathLike[str] | None) -> bytes:
 def _header_lines(results: EvalResults) -> list[str]:
     return [
         f"- policy: `{results.policy}`",
-        f"- suite: `{results.suite}` ({len(results.entries)} entries, {results.overall.episodes} episodes, "
-        f"{results.episodes_per_task} per task)",
+        f"- suite: `{results.suite}` ({_count(len(results.entries), 'entry', 'entries')}, "
+        f"{_count(results.overall.episodes, 'episode')}, {results.episodes_per_task} per task)",
         f"- seed: {results.seed}; max turns: {results.max_turns or 'env default'}; history: {results.history}",
         f"- intervals: {int(results.confidence * 100)}% percentile bootstrap over tasks ({results.n_bootstrap} "
         "replicates); overall = macro average over entries",
