@@ -261,7 +261,7 @@ def _start(ep: _Episode, group_id: str, group_index: int, task_index: int, s: _S
         traj.answer = env_task.answer
     traj.system = str(info.get("system", ""))
     traj.initial_observation = obs
-    traj.initial_anchor = ep.anchor = str(info.get("anchor", obs))
+    traj.initial_anchor = traj.final_anchor = ep.anchor = str(info.get("anchor", obs))
     ep.tools = list(info.get("tools") or getattr(base, "tools", None) or [])
     # The tool schemas the policy was given: with messages_before_turn, all a
     # trainer needs to rebuild each prompt from a saved trajectory.
@@ -319,7 +319,7 @@ def _advance(ep: _Episode, c: Completion, s: _Settings) -> bool:
     turn.action_valid = bool(info.get("action_valid", True))
     if not turn.action_valid and info.get("error"):
         turn.error = str(info["error"])
-    ep.anchor = str(info.get("anchor", obs))
+    ep.anchor = traj.final_anchor = str(info.get("anchor", obs))
     ep.tokens += len(c.response_ids)
     if "answer" in info:
         traj.answer = str(info["answer"])

@@ -75,6 +75,7 @@ class Trajectory:
     system: str = ""
     initial_observation: str = ""
     initial_anchor: str = ""
+    final_anchor: str = ""  # the env's anchor after the last step ("" where not recorded)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

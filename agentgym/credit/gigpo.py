@@ -11,6 +11,23 @@ Two levels of relative advantage, added::
   is normalised within its step group (same ``norm`` as the episode level). A
   step group of one turn has nothing to compare with: ``A_step = 0``.
 
+**Uniform step groups** (our rule; the paper is silent on it). A step group
+compares the actions taken from one state by their consequences. When every
+turn in it had the same consequence — the same turn reward, the same next
+anchor, and the same ending (the env ended the episode, or it went on) — the
+actions are indistinguishable by what they did, and the group gets
+``A_step = 0``. Without the rule, their ``G_t`` still differ, but only through
+later turns or through the turns left before truncation: the degenerate case is
+an untrained policy whose every action is invalid, so that every turn of a group
+shares one anchor and one penalty, all episode returns are equal, and
+``mean_std`` turned the discounting differences alone into unit-size
+advantages that favour late turns. As soon as one turn of the group had another
+consequence (it left the loop, ended the episode, earned another reward), the
+paper's comparison applies to the whole group, loops included: the visit that
+escaped a loop sooner has the higher discounted return. The next anchor of an
+episode's last turn is ``Trajectory.final_anchor``; trajectories that do not
+record it (saved by an older version) never form a uniform group.
+
 Anchors are compared exactly by default (families give canonical state keys).
 ``similarity=0.9`` instead merges text anchors whose ``difflib`` ratio with a
 step group's first anchor reaches the threshold (for envs whose state key is raw
@@ -91,11 +108,26 @@ def step_advantages(
         where = [(i, t) for i in idx for t in range(len(trajectories[i].turns))]
         anchors = [str(trajectories[i].turns[t].anchor) for i, t in where]
         for members in step_groups(anchors, similarity):
+            consequences = {_consequence(trajectories[where[k][0]], where[k][1], turn_rewards[where[k][0]])
+                            for k in members}
+            if len(consequences) == 1:
+                continue  # a uniform step group (module docstring): A_step = 0
             values = [returns[where[k][0]][where[k][1]] for k in members]
             for k, a in zip(members, normalize(values, norm), strict=True):
                 i, t = where[k]
                 out[i][t] = a
     return out
+
+
+def _consequence(traj: Trajectory, t: int, rewards: Sequence[float]) -> tuple[float, str, bool]:
+    """What turn ``t`` led to: its reward, the next anchor, and whether the env
+    ended the episode there. Unknown (no recorded final anchor): unique."""
+    last = t == len(traj.turns) - 1
+    if not last:
+        return (float(rewards[t]), str(traj.turns[t + 1].anchor), False)
+    if not traj.final_anchor:
+        return (float(rewards[t]), f"<unrecorded {id(traj)}>", traj.terminated)
+    return (float(rewards[t]), traj.final_anchor, traj.terminated)
 
 
 def gigpo(

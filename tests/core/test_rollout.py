@@ -48,6 +48,28 @@ class Recorder:
 # ---------------------------------------------------------------------------
 # Scripted and tiny-model rollouts on GuessNumber
 # ---------------------------------------------------------------------------
+def test_trajectories_record_the_anchor_after_their_last_step() -> None:
+    """GiGPO needs the state each turn led to; the last turn's is final_anchor."""
+    seen: list[str] = []
+
+    def factory():
+        env = agentgym.make("GuessNumber-v0", split="val")
+        step = env.step
+
+        def recording_step(action):
+            out = step(action)
+            seen.append(out[4]["anchor"])
+            return out
+
+        env.step = recording_step
+        return env
+
+    (t,) = collect(factory, agentgym.load_policy("oracle"), tasks=1, group_size=1, split="val")
+    assert len(t.turns) >= 2 and len(seen) == len(t.turns)
+    assert [turn.anchor for turn in t.turns[1:]] == seen[:-1]
+    assert t.final_anchor == seen[-1]
+
+
 def test_oracle_solves_guess_number() -> None:
     trajs = collect("GuessNumber-v0", agentgym.load_policy("oracle"), tasks=6, group_size=2, split="val")
     assert len(trajs) == 12 and all(t.success and t.terminated and not t.failed for t in trajs)

@@ -118,3 +118,42 @@ def test_invalid_options_raise_with_a_fix() -> None:
         gigpo(_group(), rewards="dense")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="similarity"):
         gigpo(_group(), similarity=0.0)
+
+
+def _stuck(group: str, turns: int, penalty: float = -0.1) -> object:
+    """An untrained policy's episode: every action invalid, the state never
+    changes, truncated at the turn limit."""
+    t = traj(group, [penalty] * turns, ["s"] * turns, success=False)
+    t.truncated, t.final_anchor = True, "s"
+    return t
+
+
+def test_uniform_step_group_from_an_all_invalid_group_gives_zero_advantages() -> None:
+    """Every turn shares one anchor and one consequence (same penalty, same next
+    state): the G_t differ only by the turns left before truncation, which must
+    not rank the actions (without the rule: unit-size advantages, late turns up)."""
+    ts = [_stuck("g", 4) for _ in range(3)]
+    assert_rows(gigpo(ts, gamma=0.95), [[0.0] * 4 for _ in range(3)], abs_=1e-9)
+    # Without a recorded final anchor (an older saved trajectory) the last turns'
+    # consequences are unknown: the paper's comparison, which ranks by position.
+    for t in ts:
+        t.final_anchor = ""
+    ranked = gigpo(ts, gamma=0.95)
+    assert ranked[0][3] > ranked[0][0]
+    assert max(abs(a) for row in ranked for a in row) > 0.5
+
+
+def test_one_different_consequence_restores_the_comparison_loops_included() -> None:
+    # T1 loops at "s" twice (invalid), then leaves to "b" and succeeds; T2 is stuck.
+    t1 = traj("g", [-0.1, -0.1, 0.0, 1.0], ["s", "s", "s", "b"])
+    t1.terminated, t1.final_anchor = True, "done"
+    t2 = _stuck("g", 4)
+    got = gigpo([t1, t2], gamma=0.5, omega=1.0, norm="mean")
+    # Step group "s": T1's three visits and T2's four turns. Discounted returns
+    # (gamma .5): T1 t0..t2 = -0.1 - 0.05 + 0 + 0.125 = -0.025, 0.05 + ..., see below.
+    r1 = [-0.1 + 0.5 * (-0.1) + 0.25 * 0.0 + 0.125 * 1.0, -0.1 + 0.5 * 0.0 + 0.25 * 1.0, 0.0 + 0.5 * 1.0]
+    r2 = [-0.1 * (1 - 0.5 ** (4 - t)) / 0.5 for t in range(4)]
+    mean = (sum(r1) + sum(r2)) / 7
+    ep = (0.8 - (-0.4)) / 2  # episode returns 0.8 and -0.4, mean-centred
+    assert_rows(got, [[ep + r - mean for r in r1] + [ep], [-ep + r - mean for r in r2]], rel=1e-9)
+
