@@ -3,10 +3,17 @@
 Shows what the model would see (the system instructions and tools once per
 episode, then each new observation) and reads the action from the keyboard.
 Any text is passed to the env as is — ``guess(42)`` or a full
-``<tool_call>{...}</tool_call>`` — plus a shorthand: ``TOOL ARGUMENT`` calls a
-tool with one required argument (``guess 42``, ``ask which mug?``) and a bare
-``TOOL`` calls one without arguments. ``:tools`` lists the tools again,
-``:quit`` (or end of input) stops.
+``<tool_call>{...}</tool_call>`` — plus a shorthand (:func:`expand_shorthand`):
+``TOOL ARGUMENT`` calls a tool with one required argument, the whole rest of
+the line being the argument (``guess 42``, ``ask which mug?``,
+``pick yellow plate (1)``); ``TOOL A, B`` fills several arguments in their
+order, comma-separated (``place yellow plate (1), dining table``); a bare
+``TOOL`` calls one without arguments. A shorthand that does not fit the tool
+(missing arguments) is not sent: the tool's usage is shown and the line asked
+again. ``:tools`` lists the tools again; ``:quit`` (or end of input) ends the
+episode — it is returned as a failed episode with ``error`` ending in
+:data:`QUIT`, so ``agentgym play`` still summarises and saves it — and Ctrl-C
+interrupts everything.
 
 This is the one place in the library that writes to a terminal on purpose:
 the terminal *is* the policy here.
@@ -28,7 +35,11 @@ from typing import Any, TextIO
 from agentgym.policy import Completion, Message
 from agentgym.tools import ToolCall
 
-__all__ = ["HumanPolicy", "from_spec", "expand_shorthand"]
+__all__ = ["HumanPolicy", "from_spec", "expand_shorthand", "shorthand_usage", "QUIT"]
+
+QUIT = "the player quit"
+"""The error of a :class:`~agentgym.policy.Completion` that ends an episode on
+``:quit`` or end of input."""
 
 
 class HumanPolicy:
@@ -69,14 +80,14 @@ class HumanPolicy:
                 shown = list(conv[-1:])  # the observation of the last action
             for m in shown:
                 self._write(f"\n{m['content']}")
-            out.append(Completion(text=self._read(schemas)))
+            out.append(self._read(schemas))
         return out
 
     def _show_start(self, conv: Sequence[Message], schemas: Sequence[dict[str, Any]]) -> None:
         if self.show_system and conv and conv[0]["role"] == "system":
             self._write(f"--- instructions ---\n{conv[0]['content']}")
         self._write(self._tools_text(schemas))
-        self._write("(type a tool call, e.g. `name(arg=...)`, or `TOOL ARGUMENT`; `:tools`, `:quit`)")
+        self._write("(type a tool call, e.g. `name(arg=...)`, or `TOOL ARGUMENT`, `TOOL A, B`; `:tools`, `:quit`)")
 
     @staticmethod
     def _tools_text(schemas: Sequence[dict[str, Any]]) -> str:
@@ -88,43 +99,111 @@ class HumanPolicy:
             lines.append(f"  {fn['name']}({args})  {fn.get('description', '')}")
         return "\n".join(lines)
 
-    def _read(self, schemas: Sequence[dict[str, Any]]) -> str:
+    def _read(self, schemas: Sequence[dict[str, Any]]) -> Completion:
         while True:
             try:
                 line = (self.input_fn or input)("> ").strip()
             except EOFError:
-                raise KeyboardInterrupt from None
+                line = ":quit"
             if line in (":quit", ":q", ":exit"):
-                raise KeyboardInterrupt
+                # Ends this episode (the rollout marks it failed, with this error) and
+                # keeps what was played: `agentgym play` summarises and saves it.
+                return Completion(text="", finish_reason="error", error=QUIT)
             if line == ":tools":
                 self._write(self._tools_text(schemas))
                 continue
-            if line:
-                return expand_shorthand(line, schemas)
+            if not line:
+                continue
+            usage = shorthand_usage(line, schemas)
+            if usage is not None:
+                self._write(usage)
+                continue
+            return Completion(text=expand_shorthand(line, schemas))
+
+
+def _tool(name: str, schemas: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    for s in schemas:
+        fn = s.get("function", s)
+        if fn.get("name") == name:
+            return fn
+    return None
+
+
+def _split_line(line: str) -> tuple[str, str]:
+    name, _, rest = line.strip().partition(" ")
+    return name, rest.strip()
+
+
+def _shorthand_args(fn: dict[str, Any], rest: str) -> dict[str, str] | None:
+    """The arguments ``rest`` gives ``fn`` as shorthand, or None if they do not fit."""
+    params = fn.get("parameters") or {}
+    names = list(params.get("properties") or {})
+    required = list(params.get("required") or [])
+    if not rest:
+        return {} if not required else None
+    if len(required) == 1 or (not required and len(names) == 1):
+        # One argument: all the rest, commas, brackets and all ("pick yellow plate (1)").
+        return {(required or names)[0]: rest}
+    parts = [p.strip() for p in rest.split(",")]
+    if "" in parts or not len(required) <= len(parts) <= len(names):
+        return None
+    # In the declared order; the given ones must cover the required ones.
+    given = dict(zip(names[: len(parts)], parts, strict=True))
+    return given if set(required) <= set(given) else None
 
 
 def expand_shorthand(line: str, schemas: Sequence[dict[str, Any]]) -> str:
-    """``"guess 42"`` -> a ``guess`` call with its one required argument ``"42"``
-    (the env converts types); ``"look"`` -> ``look`` with no arguments; any
-    other text (call syntax, JSON, prose) is returned unchanged.
+    """Expand the play shorthand into a tool call; other text is returned unchanged.
 
-    >>> expand_shorthand("look", [{"function": {"name": "look", "parameters": {"properties": {}}}}])
+    ``TOOL`` calls a tool without required arguments; ``TOOL ARGUMENT`` a tool
+    with one, the whole rest being the argument (the env converts its type);
+    ``TOOL A, B`` fills several in the declared order. Call syntax
+    (``guess(42)``, ``guess (number=42)``), JSON, tags and prose pass as they are.
+
+    >>> look = {"function": {"name": "look", "parameters": {"properties": {}}}}
+    >>> expand_shorthand("look", [look])
     '<tool_call>{"name": "look", "arguments": {}}</tool_call>'
+    >>> pick = {"function": {"name": "pick", "parameters": {"properties": {"object": {}}, "required": ["object"]}}}
+    >>> expand_shorthand("pick yellow plate (1)", [pick])
+    '<tool_call>{"name": "pick", "arguments": {"object": "yellow plate (1)"}}</tool_call>'
+    >>> place = {"function": {"name": "place", "parameters": {"properties": {"object": {}, "receptacle": {}},
+    ...          "required": ["object", "receptacle"]}}}
+    >>> expand_shorthand("place yellow plate (1), dining table", [place])
+    '<tool_call>{"name": "place", "arguments": {"object": "yellow plate (1)", "receptacle": "dining table"}}</tool_call>'
     """
-    if any(ch in line for ch in "({<"):
+    name, rest = _split_line(line)
+    fn = _tool(name, schemas)
+    if fn is None or (rest.startswith("(") and rest.endswith(")")):  # not a tool, or call syntax
         return line
-    name, _, rest = line.partition(" ")
-    for s in schemas:
-        fn = s.get("function", s)
-        if fn.get("name") != name:
-            continue
-        params = fn.get("parameters") or {}
-        required = list(params.get("required") or [])
-        if not rest and not required:
-            return ToolCall(name, {}).render()
-        if rest and len(required) == 1:
-            return ToolCall(name, {required[0]: rest.strip()}).render()
-    return line
+    args = _shorthand_args(fn, rest)
+    return line if args is None else ToolCall(name, args).render()
+
+
+def shorthand_usage(line: str, schemas: Sequence[dict[str, Any]]) -> str | None:
+    """If ``line`` starts with a tool's name but its shorthand arguments do not fit
+    the tool, how to call it; else None.
+
+    >>> place = {"function": {"name": "place", "parameters": {"properties": {"object": {}, "receptacle": {}},
+    ...          "required": ["object", "receptacle"]}}}
+    >>> print(shorthand_usage("place cup", [place]))
+    place takes object, receptacle: type `place OBJECT, RECEPTACLE` (comma-separated, in this order) or call syntax.
+    """
+    name, rest = _split_line(line)
+    fn = _tool(name, schemas)
+    if fn is None or (rest.startswith("(") and rest.endswith(")")) or _shorthand_args(fn, rest) is not None:
+        return None
+    params = fn.get("parameters") or {}
+    names = list(params.get("properties") or {})
+    required = list(params.get("required") or [])
+    if not names:
+        return f"{name} takes no arguments: type `{name}`."
+    optional = [n for n in names if n not in required]
+    shown = ", ".join(required) + (f" (then optionally {', '.join(optional)})" if optional else "")
+    if not required:
+        shown = f"optionally {', '.join(optional)}"
+    example = f"{name} " + ", ".join(n.upper() for n in (required or names[:1]))
+    how = " (comma-separated, in this order)" if len(required) > 1 or not required else ""
+    return f"{name} takes {shown}: type `{example}`{how} or call syntax."
 
 
 def from_spec(rest: str, **kwargs: Any) -> HumanPolicy:

@@ -2,9 +2,12 @@
 
 You see what a model would see — the instructions, the tools, each
 observation — and type the actions (see :mod:`agentgym.policies.human` for the
-shorthand). The episode runs through the same rollout engine as a model's, so
-what you check by hand is what training sees; at the end the reward of each
-turn, the metrics and the task's ground truth are shown::
+shorthand: ``guess 42``, ``pick yellow plate (1)``, ``place cup (1), table``).
+The episode runs through the same rollout engine as a model's, so what you
+check by hand is what training sees; at the end — or when you type ``:quit`` or
+end the input — the reward of each turn, the metrics and the task's ground
+truth are shown, and ``--save`` appends the trajectory (a quit one is marked
+failed, as unfinished)::
 
     agentgym play GuessNumber-v0 --difficulty easy --task-index 3
     agentgym play AskToAct-v0 --split val --save my_episode.jsonl
@@ -30,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     import agentgym
+    from agentgym.policies.human import QUIT
     from agentgym.rollout import collect
     from agentgym.trajectory import append_jsonl
 
@@ -38,23 +42,29 @@ def run(args: argparse.Namespace) -> int:
         kwargs["difficulty"] = args.difficulty
     if args.max_turns:
         kwargs["max_turns"] = args.max_turns
-    logging.getLogger("agentgym.rollout").setLevel(logging.WARNING)  # the summary below says it all
+    logging.getLogger("agentgym.rollout").setLevel(logging.ERROR)  # the summary below says it all
     env = agentgym.make(args.env_id, **kwargs)
-    base: Any = env.unwrapped
-    task = base.generator.task(args.split, args.task_index, base.difficulty)
-    traj = collect(env, agentgym.load_policy("human"), tasks=[task], seed=args.seed, max_turns=args.max_turns)[0]
+    try:
+        base: Any = env.unwrapped
+        task = base.task_at(args.task_index)  # the one index -> task rule (a fixed tasks= list too)
+        traj = collect(env, agentgym.load_policy("human"), tasks=[task], seed=args.seed, max_turns=args.max_turns)[0]
+    finally:
+        env.close()
+    quit_ = traj.failed and (traj.error or "").endswith(QUIT)
     print("\n--- episode over ---")
     for i, turn in enumerate(traj.turns, 1):
         parts = ", ".join(f"{k} {v:+g}" for k, v in turn.reward_parts.items())
         print(f"turn {i}: reward {turn.reward:+g}" + (f" ({parts})" if parts else ""))
-    if traj.failed:
-        print(f"the environment failed: {traj.error}")
-    end = "terminated" if traj.terminated else "truncated (turn limit)" if traj.truncated else "stopped"
+    if quit_:
+        end = f"you quit after {len(traj.turns)} turn{'s' if len(traj.turns) != 1 else ''}"
+    elif traj.failed:
+        end = f"the environment failed: {traj.error}"
+    else:
+        end = "terminated" if traj.terminated else "truncated (turn limit)" if traj.truncated else "stopped"
     print(f"{end}; return {traj.episode_return:+g}; success {traj.success}")
     print("metrics: " + ", ".join(f"{k}={v:g}" for k, v in sorted(traj.metrics.items())))
-    print(f"ground truth: {traj.answer}")
+    print(f"ground truth: {traj.answer if traj.answer else '(not known here)'}")
     if args.save:
         append_jsonl(args.save, [traj])
-        print(f"saved to {args.save}")
-    env.close()
+        print(f"saved to {args.save}" + (" (an unfinished episode: failed=True)" if quit_ else ""))
     return 0
