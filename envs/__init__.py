@@ -29,6 +29,7 @@ def register_all() -> None:
     _register_embodied()
     _register_sql()
     _register_tools()
+    _register_code_repair()
 
 
 def _register_embodied() -> None:
@@ -82,4 +83,17 @@ def _register_tools() -> None:
         "tools-v0",
         [SuiteEntry("ToolCalls-v0", "val", 25, {"category": c}) for c in categories],
         description="ToolCalls-v0, val split, 25 tasks per category.",
+    )
+
+
+def _register_code_repair() -> None:
+    register(
+        "CodeRepair-v0",
+        "agentgym.envs.code_repair.env:CodeRepairEnv",
+        description="Fix an injected bug in a Python repository; hidden tests, tamper-proof grading in a sandbox.",
+    )
+    register_suite(
+        "code-repair-v0",
+        [SuiteEntry("CodeRepair-v0", "val", 10, {"difficulty": d}) for d in ("easy", "hard")],
+        description="CodeRepair-v0 on the tiny task set, val split, both difficulties.",
     )
