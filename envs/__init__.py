@@ -30,6 +30,7 @@ def register_all() -> None:
     _register_sql()
     _register_tools()
     _register_code_repair()
+    _register_web()
 
 
 def _register_embodied() -> None:
@@ -83,6 +84,26 @@ def _register_tools() -> None:
         "tools-v0",
         [SuiteEntry("ToolCalls-v0", "val", 25, {"category": c}) for c in categories],
         description="ToolCalls-v0, val split, 25 tasks per category.",
+    )
+
+
+def _register_web() -> None:
+    register(
+        "WebShop-v0",
+        "agentgym.envs.web.env:WebShopEnv",
+        description="Buy the product an instruction describes in a generated shop served on loopback (text or Chromium).",
+    )
+    register(
+        "WebQA-v0",
+        "agentgym.envs.web.env:WebQAEnv",
+        description="Answer multi-hop questions from a generated wiki served on loopback (text or Chromium).",
+    )
+    register_suite(
+        "web-v0",
+        [SuiteEntry("WebShop-v0", "val", 50, {}),
+         SuiteEntry("WebQA-v0", "val", 25, {"difficulty": "easy"}),
+         SuiteEntry("WebQA-v0", "val", 25, {"difficulty": "hard"})],
+        description="WebShop-v0 and WebQA-v0 (both difficulties), val split, text mode.",
     )
 
 

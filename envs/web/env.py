@@ -1,0 +1,441 @@
+"""The web environments: ``agentgym/WebShop-v0`` and ``agentgym/WebQA-v0``.
+
+Both browse a real site served on loopback by a shared server process (see
+:mod:`~agentgym.envs.web.server`), in one of two modes over the same HTML:
+
+* ``mode="text"`` (default): pages fetched with ``httpx`` and rendered to
+  compact text with numbered elements (:mod:`~agentgym.envs.web.page`).
+* ``mode="browser"``: Chromium driven by Playwright; the observation is the
+  live DOM rendered the same way, with the same numbers; every request that
+  is not to the site's loopback origin is blocked; ``screenshot=True`` adds a
+  PNG of the page to ``info["screenshot"]``.
+
+Tools (both sites): ``search(query)``, ``click(element)``,
+``type(element, text, submit=False)``, ``select_option(element, value)``,
+``back()``, ``scroll(direction)``; the shop adds ``buy()`` (the product page's
+Buy Now button), the wiki ``answer(text)``.
+
+**WebShop-v0**: buy the product an instruction describes (type, attributes,
+options, price ceiling). Reward parts (WebShop's formula, see
+:mod:`~agentgym.envs.web.reward`): ``attributes``, ``options``, ``price``, and
+``invalid_action``. Terminated by a purchase; success = reward 1.
+Metrics: ``r_type``, ``r_att``, ``r_option``, ``r_price``, ``purchased``,
+``pages_loaded``, ``load_errors``.
+
+**WebQA-v0**: answer a multi-hop question about a generated encyclopedia.
+Reward parts: ``exact_match`` and ``f1`` (0.5 each by default),
+``invalid_action``. Terminated by ``answer``; success = exact match.
+Metrics: ``exact_match``, ``f1``, ``pages_loaded``, ``load_errors``.
+
+Truncation: ``max_turns`` (30 shop, 20 wiki). State key: the page's route and
+sorted query parameters, its form state (the shop's selected options), and the
+scroll position, never the page text.
+
+Change log: v0 — first version.
+
+>>> env = WebShopEnv(split="val")
+>>> obs, info = env.reset(seed=0)
+>>> obs.startswith("Instruction:")
+True
+>>> env.close()
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+import weakref
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import httpx
+
+from agentgym import AgentEnv, Task, tool
+from agentgym.envs.web import server as site_server
+from agentgym.envs.web.client import ClientBase, PageLoadError, TextClient
+from agentgym.envs.web.reward import check_wiki_weights, shop_reward, wiki_parts
+from agentgym.envs.web.shop_data import shop_db
+from agentgym.envs.web.tasks import ShopTasks, WikiTasks
+from agentgym.envs.web.wiki_data import wiki_db
+from agentgym.errors import ConfigError, InvalidActionError
+
+__all__ = ["WebEnv", "WebShopEnv", "WebQAEnv"]
+
+Mode = Literal["text", "browser"]
+_COMMON = (
+    "You browse a web site through tools. Each observation shows the page: its text, with every link, "
+    "button, text box and select numbered like [12]. Use click(element) on links and buttons, "
+    "type(element, text, submit) on text boxes, select_option(element, value) on selects, search(query) to "
+    "search the site, back() to return to the previous page and scroll(direction) on long pages."
+)
+
+
+def _release(resources: dict[str, Any]) -> None:
+    """Close the client and let go of the server (close() and garbage collection)."""
+    client, srv = resources.pop("client", None), resources.pop("server", None)
+    if client is not None:
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 (best effort at shutdown; a dead browser may raise anything)
+            pass
+    if srv is not None:
+        site_server.release(srv)
+
+
+class WebEnv(AgentEnv):
+    """Shared machinery of the web envs (see the module docstring).
+
+    Args:
+        mode: ``"text"`` (httpx) or ``"browser"`` (Playwright + Chromium).
+        site_seed: Which generated site (catalogue or encyclopedia) to serve.
+        viewport_lines: Lines of page text shown at once (``scroll`` moves them).
+        timeout_s: Time limit of one page load.
+        screenshot: Browser mode: add the page's PNG (base64) to ``info["screenshot"]``.
+        data_dir: Where the site databases are built (default ``$AGENTGYM_CACHE_DIR/web``).
+        chromium: Browser mode: the Chromium executable.
+        **kwargs: :class:`~agentgym.AgentEnv` arguments.
+    """
+
+    site: ClassVar[str] = ""
+
+    def __init__(self, *, mode: Mode = "text", site_seed: int = 0, viewport_lines: int = 40, timeout_s: float = 10.0,
+                 screenshot: bool = False, data_dir: str | Path | None = None, chromium: str = "/usr/bin/chromium",
+                 **kwargs: Any) -> None:
+        if mode not in ("text", "browser"):
+            raise ConfigError(f"mode must be 'text' or 'browser', got {mode!r}.")
+        if viewport_lines < 5:
+            raise ConfigError(f"viewport_lines must be >= 5, got {viewport_lines}.")
+        if not 0 < timeout_s <= 120:
+            raise ConfigError(f"timeout_s must be in (0, 120], got {timeout_s}.")
+        self.mode: Mode = mode
+        self.site_seed = int(site_seed)
+        self.viewport_lines = int(viewport_lines)
+        self.timeout_s = float(timeout_s)
+        self.screenshot = bool(screenshot)
+        self.data_dir = data_dir
+        self.chromium = chromium
+        self._res: dict[str, Any] = {}
+        weakref.finalize(self, _release, self._res)
+        super().__init__(**kwargs)
+
+    # -- hooks of the two sites ---------------------------------------------
+    def site_db(self) -> Path:
+        raise NotImplementedError
+
+    def start_path(self) -> str:
+        raise NotImplementedError
+
+    def search_path(self, query: str) -> str:
+        raise NotImplementedError
+
+    def intro(self, task: Task) -> str:
+        raise NotImplementedError
+
+    def after_load(self) -> str | None:
+        """Called after every page load; may end the episode; returns a note."""
+        return None
+
+    # -- resources -------------------------------------------------------
+    @property
+    def client(self) -> ClientBase:
+        return self._res["client"]
+
+    @property
+    def base_url(self) -> str:
+        return self._res["server"].base_url
+
+    def _ensure_resources(self) -> None:
+        srv = self._res.get("server")
+        if srv is None or not srv.running:
+            if srv is not None:  # it died: start a fresh one (and a client for it)
+                _release(self._res)
+            self._res["server"] = site_server.acquire(self.site, self.site_db())
+        client = self._res.get("client")
+        if client is not None and (client.origin != self.base_url or not client.healthy()):
+            client.close()
+            client = None
+        if client is None:
+            if self.mode == "text":
+                client = TextClient(self.base_url, self.timeout_s)
+            else:
+                from agentgym.envs.web.browser import BrowserClient
+
+                client = BrowserClient(self.base_url, self.timeout_s, executable=self.chromium)
+            self._res["client"] = client
+
+    def close(self) -> None:
+        _release(self._res)
+        super().close()
+
+    # -- episode ---------------------------------------------------------
+    def on_reset(self, task: Task) -> str:
+        self._ensure_resources()
+        self.sid = uuid.uuid4().hex[:16]
+        self.client.new_episode()
+        self.top = 0
+        self.pages_loaded = self.load_errors = 0
+        note = self._navigate(lambda: self.client.open(self.base_url + self.start_path()))
+        return f"{self.intro(task)}\n\n{note or self.observe()}"
+
+    def _navigate(self, action: Any) -> str | None:
+        """Run a client action; returns an error note if the page did not load."""
+        before = self.client.page
+        try:
+            note = action()
+            if self.client.page is not before:
+                self.pages_loaded += 1
+                self.top = 0
+                note = self.after_load() or note
+        except PageLoadError as e:
+            self.load_errors += 1
+            return f"Error: {e}. The page did not change; try again."
+        return note if isinstance(note, str) else None
+
+    def observe(self, note: str | None = None) -> str:
+        page = self.client.page
+        if page is None:
+            return "No page is open."
+        n = len(page.lines)
+        head = f"Page: {self.display_url()}" + (f" (HTTP {page.status})" if page.status >= 400 else "")
+        body = page.text(self.top, self.viewport_lines)
+        parts = [note, head, body] if note else [head, body]
+        if n > self.viewport_lines:
+            end = min(n, self.top + self.viewport_lines)
+            more = "; scroll down for more" if end < n else ""
+            parts.append(f"[lines {self.top + 1}-{end} of {n}{more}]")
+        return "\n".join(parts)
+
+    def display_url(self) -> str:
+        page = self.client.page
+        if page is None:
+            return ""
+        u = urlsplit(page.url)
+        path = u.path.removeprefix(f"/s/{self.sid}") or "/"
+        return path + (f"?{u.query}" if u.query else "")
+
+    def state_key(self) -> str:
+        if self.task is None or "client" not in self._res or self.client.page is None:
+            return self._last_obs
+        page = self.client.page
+        u = urlsplit(self.display_url())
+        query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(u.query)))
+        form = ";".join(f"{e.name}={'1' if e.checked else '0'}" if e.kind in ("checkbox", "radio") else f"{e.name}={e.value}"
+                        for e in page.elements.values() if e.id > 0 and e.kind not in ("link", "button") and e.name)
+        return f"{self.task.id}|{u.path}?{query}|{form}|top={self.top}"
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = super().step(action)
+        if self.screenshot and self.mode == "browser" and "client" in self._res:
+            info["screenshot"] = base64.b64encode(self.client.screenshot()).decode()
+        return obs, reward, terminated, truncated, info
+
+    def episode_metrics(self) -> dict[str, float]:
+        return {"pages_loaded": float(self.pages_loaded), "load_errors": float(self.load_errors)}
+
+    # -- tools -------------------------------------------------------------
+    @tool
+    def search(self, query: str) -> str:
+        """Search the site and show the first page of results.
+
+        Args:
+            query: What to search for, in a few words.
+        """
+        if not query.strip():
+            raise InvalidActionError("The search query is empty.")
+        note = self._navigate(lambda: self.client.open(self.base_url + self.search_path(query.strip()[:200])))
+        return note if self._terminated else self.observe(note)
+
+    @tool
+    def click(self, element: int) -> str:
+        """Click a link, a button, a checkbox or a radio button.
+
+        Args:
+            element: The element's number, as shown in brackets, e.g. 12 for [12].
+        """
+        note = self._navigate(lambda: self.client.click(element))
+        return note if self._terminated else self.observe(note)
+
+    @tool
+    def type(self, element: int, text: str, submit: bool = False) -> str:
+        """Type text into a text box (replacing what it holds).
+
+        Args:
+            element: The text box's number.
+            text: The text to type.
+            submit: Press Enter afterwards (submits the box's form).
+        """
+        note = self._navigate(lambda: self.client.fill(element, text, submit))
+        return note if self._terminated else self.observe(note)
+
+    @tool
+    def select_option(self, element: int, value: str) -> str:
+        """Choose an option of a select (a drop-down list).
+
+        Args:
+            element: The select's number.
+            value: The option to choose, as shown in its options.
+        """
+        self.client.select(element, value)
+        return self.observe()
+
+    @tool
+    def back(self) -> str:
+        """Go back to the previous page."""
+        note = self._navigate(self.client.back)
+        return note if self._terminated else self.observe(note)
+
+    @tool
+    def scroll(self, direction: Literal["up", "down"]) -> str:
+        """Scroll the page to see more of it.
+
+        Args:
+            direction: "down" or "up".
+        """
+        assert self.client.page is not None
+        n, step = len(self.client.page.lines), max(1, self.viewport_lines - 5)
+        top = min(max(0, n - self.viewport_lines), self.top + step) if direction == "down" else max(0, self.top - step)
+        note = None if top != self.top else f"You are already at the {'bottom' if direction == 'down' else 'top'} of the page."
+        self.top = top
+        return self.observe(note)
+
+
+# ----------------------------------------------------------------------
+# WebShop-v0
+# ----------------------------------------------------------------------
+class WebShopEnv(WebEnv):
+    """Buy what the instruction describes in a generated shop (see the module docstring)."""
+
+    family = "web_shop"
+    site = "shop"
+    instructions = (
+        "You shop online for a customer. Find the product that matches the instruction: its type, every "
+        "attribute (some are told only on a product's Description or Features page), the options to choose "
+        "(select each one on the product page), and a price below the ceiling. Then call buy() on that "
+        "product's page; buying ends the episode. " + _COMMON
+    )
+    default_max_turns = 30
+    scripted_policies = {"oracle": "agentgym.envs.web.oracle:shop_oracle",
+                         "first_result": "agentgym.envs.web.oracle:shop_first_result"}
+
+    def make_generator(self, seed: int) -> ShopTasks:
+        return ShopTasks(seed, site_seed=self.site_seed)
+
+    def site_db(self) -> Path:
+        return shop_db(self.site_seed, self.data_dir)
+
+    def start_path(self) -> str:
+        return f"/s/{self.sid}/"
+
+    def search_path(self, query: str) -> str:
+        return f"/s/{self.sid}/search?q={quote(query)}"
+
+    def intro(self, task: Task) -> str:
+        return f"Instruction: {task.prompt}"
+
+    def on_reset(self, task: Task) -> str:
+        self.purchase: dict[str, Any] | None = None
+        self.grade: dict[str, float] = {}
+        return super().on_reset(task)
+
+    def after_load(self) -> str | None:
+        if self.purchase is not None or urlsplit(self.client.page.url).path != f"/s/{self.sid}/done":
+            return None
+        try:
+            r = httpx.get(f"{self.base_url}/api/s/{self.sid}/order", timeout=self.timeout_s, trust_env=False)
+            order = r.json()["order"]
+        except (httpx.HTTPError, ValueError, KeyError) as e:
+            raise PageLoadError(f"the order could not be read back ({type(e).__name__})") from e
+        if order is None:
+            return None
+        assert self.task is not None
+        self.purchase = order
+        parts, self.grade = shop_reward(self.task.meta["goal"], order)
+        for name, value in parts.items():
+            self.add_reward(name, value)
+        total = sum(parts.values())
+        self.finish(success=total >= 1.0 - 1e-9)
+        opts = ", ".join(f"{k}: {v}" for k, v in order["options"].items())
+        return f"You bought {order['title']} ({order['pid']}){' with ' + opts if opts else ''} for ${order['price']:.2f}. Score: {total:.3f}."
+
+    @tool
+    def buy(self) -> str:
+        """Buy the product on this page with the options selected now (press its Buy Now button)."""
+        page = self.client.page
+        button = next((e for e in page.elements.values() if e.kind == "button" and e.label == "Buy Now"), None) if page else None
+        if button is None:
+            raise InvalidActionError("There is no Buy Now button here; open a product page first.", kind="not_product_page")
+        note = self._navigate(lambda: self.client.click(button.id))
+        return note if self._terminated else self.observe(note)
+
+    def episode_metrics(self) -> dict[str, float]:
+        m = super().episode_metrics()
+        m.update({"r_type": 0.0, "r_att": 0.0, "r_option": 0.0, "r_price": 0.0}, **self.grade)
+        m["purchased"] = float(self.purchase is not None)
+        return m
+
+
+# ----------------------------------------------------------------------
+# WebQA-v0
+# ----------------------------------------------------------------------
+class WebQAEnv(WebEnv):
+    """Answer multi-hop questions from a generated encyclopedia (see the module docstring).
+
+    Args:
+        reward_weights: Weights of ``exact_match`` and ``f1`` (0.5 each).
+    """
+
+    family = "web_wiki"
+    site = "wiki"
+    instructions = (
+        "You answer a question by reading an online encyclopedia. The answer needs facts from two or three "
+        "articles: follow the links between them. When you know it, call answer(text) with the answer alone "
+        "(a name, a year ...); answering ends the episode. " + _COMMON
+    )
+    default_max_turns = 20
+    scripted_policies = {"oracle": "agentgym.envs.web.oracle:wiki_oracle"}
+
+    def __init__(self, *, reward_weights: dict[str, float] | None = None, **kwargs: Any) -> None:
+        self.weights = check_wiki_weights(reward_weights)
+        super().__init__(**kwargs)
+
+    def make_generator(self, seed: int) -> WikiTasks:
+        return WikiTasks(seed, site_seed=self.site_seed)
+
+    def site_db(self) -> Path:
+        return wiki_db(self.site_seed, self.data_dir)
+
+    def start_path(self) -> str:
+        return "/w/"
+
+    def search_path(self, query: str) -> str:
+        return f"/w/search?q={quote(query)}"
+
+    def intro(self, task: Task) -> str:
+        return f"Question: {task.prompt}"
+
+    def on_reset(self, task: Task) -> str:
+        self.scores: dict[str, float] = {"exact_match": 0.0, "f1": 0.0}
+        return super().on_reset(task)
+
+    @tool
+    def answer(self, text: str) -> str:
+        """Give your final answer to the question; this ends the episode.
+
+        Args:
+            text: The answer alone, e.g. a name or a year.
+        """
+        assert self.task is not None
+        if not text.strip():
+            raise InvalidActionError("The answer is empty.")
+        parts = wiki_parts(text, self.task.answer, self.weights)
+        unweighted = wiki_parts(text, self.task.answer, {"exact_match": 1.0, "f1": 1.0})
+        self.scores = unweighted
+        for name, value in parts.items():
+            self.add_reward(name, value)
+        self.finish(success=unweighted["exact_match"] == 1.0)
+        verdict = "correct" if unweighted["exact_match"] else f"not exactly right (token F1 {unweighted['f1']:.2f})"
+        return f"Your answer {text.strip()!r} is {verdict}."
+
+    def episode_metrics(self) -> dict[str, float]:
+        return {**super().episode_metrics(), **self.scores}
