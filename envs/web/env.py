@@ -73,7 +73,9 @@ _COMMON = (
 
 def _release(resources: dict[str, Any]) -> None:
     """Close the client and let go of the server (close() and garbage collection)."""
-    client, srv = resources.pop("client", None), resources.pop("server", None)
+    client, srv, api = resources.pop("client", None), resources.pop("server", None), resources.pop("api", None)
+    if api is not None:
+        api.close()
     if client is not None:
         try:
             client.close()
@@ -342,7 +344,9 @@ class WebShopEnv(WebEnv):
         if self.purchase is not None or urlsplit(self.client.page.url).path != f"/s/{self.sid}/done":
             return None
         try:
-            r = httpx.get(f"{self.base_url}/api/s/{self.sid}/order", timeout=self.timeout_s, trust_env=False)
+            if "api" not in self._res:  # one client per env: making one costs an SSL context (~10 ms+)
+                self._res["api"] = httpx.Client(timeout=self.timeout_s, trust_env=False)
+            r = self._res["api"].get(f"{self.base_url}/api/s/{self.sid}/order")
             order = r.json()["order"]
         except (httpx.HTTPError, ValueError, KeyError) as e:
             raise PageLoadError(f"the order could not be read back ({type(e).__name__})") from e

@@ -1,0 +1,226 @@
+"""Browser mode: the same pages in a real Chromium, driven by Playwright.
+
+:class:`BrowserClient` has :class:`~agentgym.envs.web.client.TextClient`'s
+methods. After every action it numbers the DOM's interactive elements in
+document order (``data-agid``, the same numbering the text renderer uses),
+copies their live state (typed text, checked boxes, selected options) into
+attributes, and renders the serialized DOM with the text renderer, so an
+element has the same number, and a page the same text, in both modes.
+
+Isolation: Chromium runs with background networking off and a resolver that
+resolves nothing but loopback, and every request of the page that is not to
+the site's own origin is aborted by a route handler (and recorded in
+:attr:`BrowserClient.blocked`). One Chromium per thread is shared by all the
+clients of that thread, each in its own browser context; a Chromium that died
+is relaunched when the next client is made (the env makes one at reset).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from typing import Any
+
+from agentgym.envs.web.client import ClientBase, PageLoadError
+from agentgym.envs.web.page import INTERACTIVE_SELECTOR, parse_page
+from agentgym.errors import ConfigError, InvalidActionError
+
+__all__ = ["BrowserClient", "browser_available", "CHROMIUM_ARGS"]
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",  # we may run as root; the site is ours and every other origin is blocked
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-quic", "--disable-default-apps", "--disable-extensions", "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+)
+_SNAPSHOT_JS = """(selector) => {
+  let i = 0;
+  for (const el of document.querySelectorAll(selector)) {
+    el.setAttribute('data-agid', String(++i));
+    if (el.tagName === 'INPUT') {
+      if (el.type === 'checkbox' || el.type === 'radio') {
+        if (el.checked) el.setAttribute('checked', ''); else el.removeAttribute('checked');
+      } else { el.setAttribute('value', el.value); }
+    } else if (el.tagName === 'TEXTAREA') { el.textContent = el.value; }
+    else if (el.tagName === 'SELECT') {
+      for (const o of el.options) { if (o.selected) o.setAttribute('selected', ''); else o.removeAttribute('selected'); }
+    }
+  }
+  return document.documentElement.outerHTML;
+}"""
+
+
+def browser_available(executable: str = "/usr/bin/chromium") -> str | None:
+    """``None`` if browser mode can run here, else the reason it cannot."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install 'agentgym[web]')"
+    if not (os.path.exists(executable) or shutil.which(executable)):
+        return f"no Chromium at {executable} (apt-get install chromium)"
+    return None
+
+
+class _Chromium:
+    """One Playwright + Chromium per thread, shared by that thread's clients."""
+
+    _local = threading.local()
+
+    @classmethod
+    def acquire(cls, executable: str) -> Any:
+        state = getattr(cls._local, "state", None)
+        if state is None:
+            from playwright.sync_api import sync_playwright
+
+            state = cls._local.state = {"pw": sync_playwright().start(), "browser": None, "refs": 0}
+        browser = state["browser"]
+        if browser is None or not browser.is_connected():
+            if browser is not None:
+                try:
+                    browser.close()
+                except Exception:  # noqa: BLE001 (it is already gone)
+                    pass
+            state["browser"] = state["pw"].chromium.launch(executable_path=executable, headless=True,
+                                                           args=list(CHROMIUM_ARGS))
+        state["refs"] += 1
+        return state["browser"]
+
+    @classmethod
+    def release(cls) -> None:
+        state = getattr(cls._local, "state", None)
+        if state is None:
+            return
+        state["refs"] -= 1
+        if state["refs"] <= 0:
+            cls._local.state = None
+            try:
+                if state["browser"] is not None:
+                    state["browser"].close()
+            finally:
+                state["pw"].stop()
+
+    @classmethod
+    def current(cls) -> Any:
+        state = getattr(cls._local, "state", None)
+        return state["browser"] if state else None
+
+
+class BrowserClient(ClientBase):
+    """Pages in Chromium (see the module docstring)."""
+
+    mode = "browser"
+
+    def __init__(self, origin: str, timeout_s: float = 10.0, executable: str = "/usr/bin/chromium") -> None:
+        reason = browser_available(executable)
+        if reason:
+            raise ConfigError(f"mode='browser' cannot run: {reason}.")
+        super().__init__(origin)
+        self.timeout_ms = timeout_s * 1000
+        self.blocked: list[str] = []
+        self.history: list[str] = []
+        self.status = 200
+        browser = _Chromium.acquire(executable)
+        self._released = False
+        self.context = browser.new_context(service_workers="block", java_script_enabled=True)
+        self.context.route("**/*", self._route)
+        self.context.set_default_timeout(self.timeout_ms)
+        self.pg = self.context.new_page()
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith(self.origin + "/") or url == self.origin:
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    # -- state ---------------------------------------------------------------
+    def healthy(self) -> bool:
+        browser = _Chromium.current()
+        return browser is not None and browser.is_connected() and not self.pg.is_closed()
+
+    def new_episode(self) -> None:
+        super().new_episode()
+        self.history.clear()
+        try:
+            self.pg.close()
+            self.pg = self.context.new_page()  # a fresh tab: an empty history
+        except Exception as e:  # noqa: BLE001 (playwright raises its own Error on a dead browser)
+            raise PageLoadError(f"the browser failed ({type(e).__name__})") from e
+
+    def _snapshot(self) -> None:
+        html = self.pg.evaluate(_SNAPSHOT_JS, INTERACTIVE_SELECTOR)
+        self.page = parse_page(html, self.pg.url, self.status)
+
+    def _run(self, fn: Any, navigates: bool) -> None:
+        """Run a Playwright action (waiting for the navigation it starts), then snapshot."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            if navigates:
+                with self.pg.expect_navigation(wait_until="load") as nav:
+                    fn()
+                response = nav.value
+                self.status = response.status if response is not None else 200
+                self.history.append(self.pg.url)
+            else:
+                fn()
+            self._snapshot()
+        except PlaywrightError as e:
+            msg = str(e).splitlines()[0][:160]
+            raise PageLoadError(f"the page did not load ({msg})") from e
+
+    # -- navigation ------------------------------------------------------
+    def open(self, url: str) -> None:
+        self.check_url(url)
+        self._run(lambda: self.pg.goto(url, wait_until="load"), navigates=True)
+
+    def back(self) -> None:
+        if len(self.history) < 2:
+            raise InvalidActionError("There is no previous page to go back to.", kind="no_history")
+        self.history.pop()
+        self.history.pop()  # _run appends the page we land on
+        self._run(lambda: self.pg.go_back(wait_until="load"), navigates=True)
+
+    # -- element actions ---------------------------------------------------
+    def _loc(self, eid: int) -> Any:
+        return self.pg.locator(f'[data-agid="{int(eid)}"]')
+
+    def click(self, eid: int) -> str | None:
+        el = self.element(eid, ("link", "button", "checkbox", "radio"), "click")
+        navigates = False
+        if el.kind == "link":
+            self.check_url(el.href or "")
+            navigates = True
+        elif el.kind == "button" and el.form is not None and el.input_type == "submit":
+            navigates = True
+        self._run(lambda: self._loc(eid).click(), navigates)
+        return None
+
+    def fill(self, eid: int, text: str, submit: bool = False) -> None:
+        el = self.element(eid, ("textbox", "textarea"), "type into")
+        if submit and el.form is None:
+            raise InvalidActionError(f"Element [{eid}] is not in a form; there is nothing to submit.",
+                                     kind="wrong_element")
+        self._run(lambda: self._loc(eid).fill(text), False)
+        if submit:
+            self._run(lambda: self._loc(eid).press("Enter"), True)
+
+    def select(self, eid: int, value: str) -> None:
+        el = self.element(eid, ("select",), "select an option of")
+        v = self.option_value(el, value)
+        self._run(lambda: self._loc(eid).select_option(value=v), False)
+
+    def screenshot(self) -> bytes:
+        return self.pg.screenshot(type="png")
+
+    def close(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        try:
+            self.context.close()
+        except Exception:  # noqa: BLE001 (a dead browser)
+            pass
+        _Chromium.release()
