@@ -29,6 +29,7 @@ def register_all() -> None:
     _register_embodied()
     _register_sql()
     _register_tools()
+    _register_bfcl()
     _register_code_repair()
     _register_web()
 
@@ -118,3 +119,17 @@ def _register_code_repair() -> None:
         [SuiteEntry("CodeRepair-v0", "val", 10, {"difficulty": d}) for d in ("easy", "hard")],
         description="CodeRepair-v0 on the tiny task set, val split, both difficulties.",
     )
+
+
+def _register_bfcl() -> None:
+    # BFCL-v0 (issue 14, part 2): BFCL's multi-turn categories, data and back-ends from the
+    # bfcl-eval package (scripts/setup.sh); added to tools-v0 beside ToolCalls-v0.
+    register(
+        "BFCL-v0",
+        "agentgym.envs.tools.bfcl.env:BFCLEnv",
+        description="BFCL multi-turn (base, miss_func, miss_param, long_context) on BFCL's own stateful "
+        "back-ends, graded as BFCL's multi_turn_checker grades (needs bfcl-eval).",
+    )
+    categories = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
+    # 16 = every val task of each category (bfcl-eval 2026.3.23; tests/envs/test_bfcl.py checks it).
+    register_suite("tools-v0", [SuiteEntry("BFCL-v0", "val", 16, {"category": c}) for c in categories], extend=True)

