@@ -1,8 +1,9 @@
 """Package layout for agentgym (metadata lives in pyproject.toml).
 
-`envs/`, `policies/` and `sandboxes/` sit at the repository root (see
-ARCHITECTURE.md) but import as `agentgym.envs`, `agentgym.policies` and
-`agentgym.sandboxes`. setuptools needs that mapping and the full list of
+`envs/`, `policies/`, `sandboxes/` and `configs/` sit at the repository root
+(see ARCHITECTURE.md) but import as `agentgym.envs`, `agentgym.policies`,
+`agentgym.sandboxes` and `agentgym.configs` (the example TOML configs, shipped
+so that an installed agentgym can load them by name). setuptools needs that mapping and the full list of
 sub-packages under each mapped folder; both are computed here so a new env
 family is packaged without editing any configuration.
 """
@@ -14,6 +15,7 @@ PACKAGE_DIR = {
     "agentgym.envs": "envs",
     "agentgym.policies": "policies",
     "agentgym.sandboxes": "sandboxes",
+    "agentgym.configs": "configs",
 }
 
 packages = []

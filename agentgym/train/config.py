@@ -202,14 +202,9 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-        """Load a TOML file, then apply ``overrides`` (already typed or strings)."""
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise ConfigError(f"config file {path} does not exist; see configs/ for examples.") from e
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
-        return cls.from_dict({**_flatten(cls, data), **(overrides or {})})
+        """Load a TOML file (or a shipped config by name, :func:`read_config`),
+        then apply ``overrides`` (already typed or strings)."""
+        return cls.from_dict({**_flatten(cls, read_config(path)), **(overrides or {})})
 
     @classmethod
     def from_args(cls, argv: Sequence[str] | None = None) -> TrainConfig:
@@ -276,6 +271,20 @@ class SFTConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> SFTConfig:
+        """A copy with some fields changed (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ConfigError(f"unknown config key {name!r}.{did_you_mean(name, [f.name for f in fields(self)])}")
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> SFTConfig:
+        """Load a TOML file (or a shipped config by name, :func:`read_config`),
+        then apply ``overrides``."""
+        return cls(**_flatten_and_convert(cls, {**_flatten(cls, read_config(path)), **(overrides or {})}))
 
 
 # ----------------------------------------------------------------------
@@ -344,7 +353,9 @@ def _convert(name: str, tp: Any, value: Any) -> Any:
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type = TrainConfig) -> None:
     """``--config FILE`` plus one ``--field value`` option per config field."""
-    parser.add_argument("--config", default=None, help="TOML file with config values (flags override it)")
+    parser.add_argument("--config", default=None, metavar="FILE_OR_NAME",
+                        help="TOML file with config values, or the name of a shipped config "
+                             "(agentgym.configs, e.g. asktoact_easy_gigpo); flags override it")
     for f in fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         shown = json.dumps(default) if isinstance(default, dict) else default
@@ -354,13 +365,34 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type = TrainConfi
         )
 
 
+def read_config(ref: str | Path) -> dict[str, Any]:
+    """The values of a config: a TOML file's path, or the name of a config
+    shipped in :mod:`agentgym.configs` (``"asktoact_easy_gigpo"``; an existing
+    file of that name wins)."""
+    from agentgym import configs
+
+    path = Path(ref)
+    if path.is_file():
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    else:
+        shipped = configs.read(str(ref))
+        if shipped is None:
+            raise ConfigError(
+                f"config {ref} is neither a file nor a shipped config; shipped: {', '.join(configs.names())}."
+                f"{did_you_mean(path.stem, configs.names())}"
+            )
+        text, source = shipped, f"agentgym.configs:{ref}"
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config {source} is not valid TOML: {e}") from e
+
+
 def config_from_namespace(cls: type, args: argparse.Namespace) -> Any:
     """The config given by ``--config`` (or the defaults) with the flags set on top."""
     overrides = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name, None) is not None}
     if getattr(args, "config", None):
-        data = tomllib.loads(Path(args.config).read_text(encoding="utf-8")) if Path(args.config).is_file() else None
-        if data is None:
-            raise ConfigError(f"config file {args.config} does not exist; see configs/ for examples.")
+        data = read_config(args.config)
         return cls(**_flatten_and_convert(cls, {**_flatten(cls, data), **overrides}))
     return cls(**_flatten_and_convert(cls, overrides))
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from agentgym.errors import ConfigError
-from agentgym.registry import make
+from agentgym.registry import env_spec, make
 from agentgym.tasks import Task, derive_seed
 from agentgym.train.checkpoint import (
     TrainState,
@@ -64,6 +64,7 @@ class TrainingRun:
     # ------------------------------------------------------------------
     @classmethod
     def create(cls, config: TrainConfig, accelerator: Any = None) -> TrainingRun:
+        env_spec(config.env)  # an unknown env fails here: before a model is built or a file written
         if accelerator is None:
             from accelerate import Accelerator
 

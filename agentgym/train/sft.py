@@ -49,7 +49,7 @@ import torch
 
 from agentgym.errors import ConfigError
 from agentgym.policy import load_policy
-from agentgym.registry import make
+from agentgym.registry import env_spec, make
 from agentgym.tasks import derive_seed
 from agentgym.train.config import SFTConfig, to_toml
 from agentgym.train.loss import sft_loss
@@ -225,6 +225,8 @@ def sft(
     ``accelerator``: an ``accelerate.Accelerator`` to train data-parallel with;
     by default one is made when the process was launched as one of several
     (``WORLD_SIZE`` > 1, as ``accelerate launch`` and ``torchrun`` set)."""
+    if trajectories is None and not config.data:
+        env_spec(config.env)  # an unknown env fails before a model is loaded or a file written
     if accelerator is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         from accelerate import Accelerator
 

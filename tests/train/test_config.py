@@ -135,3 +135,49 @@ def test_every_field_round_trips_through_the_saved_toml(cls, data, tmp_path) -> 
     text = to_toml(cfg.to_dict())
     again = cls(**_flatten_and_convert(cls, tomllib.loads(text)))
     assert again == cfg, text
+
+
+def test_an_unknown_env_fails_before_a_model_is_built_or_a_file_written(tmp_path) -> None:
+    from agentgym.errors import UnknownEnvError
+    from agentgym.train import SFTConfig, TrainConfig, sft, train
+
+    # A policy that cannot load: reaching it would raise another error.
+    for run, config in (
+        (train, TrainConfig(env="AskToAkt-v0", policy="hf:/nonexistent", out_dir=str(tmp_path / "rl"))),
+        (sft, SFTConfig(env="AskToAkt-v0", policy="hf:/nonexistent", out_dir=str(tmp_path / "sft"))),
+    ):
+        with pytest.raises(UnknownEnvError, match="AskToAct-v0"):  # did you mean
+            run(config)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_shipped_configs_load_by_name_and_a_file_wins(tmp_path, monkeypatch) -> None:
+    from agentgym import configs
+    from agentgym.errors import ConfigError
+    from agentgym.train import TrainConfig
+    from agentgym.train.config import read_config
+
+    assert {"asktoact_easy_gigpo", "asktoact_easy_sft", "guess_number_gigpo"} <= set(configs.names())
+    by_name = TrainConfig.from_toml("guess_number_gigpo")
+    assert by_name == TrainConfig.from_toml(Path(configs.__file__).parent / "guess_number_gigpo.toml")
+    assert read_config("guess_number_gigpo.toml") == read_config("guess_number_gigpo")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "guess_number_gigpo").write_text('iterations = 3\n')
+    assert read_config("guess_number_gigpo") == {"iterations": 3}  # a file of that name wins
+    with pytest.raises(ConfigError, match="Did you mean.*guess_number_gigpo"):
+        read_config("guess_numbr_gigpo")
+    with pytest.raises(ConfigError, match="neither a file"):
+        read_config("../configs/guess_number_gigpo")
+
+
+def test_sft_config_loads_by_name_and_replaces_with_validation() -> None:
+    from agentgym.errors import ConfigError
+    from agentgym.train import SFTConfig
+
+    config = SFTConfig.from_toml("asktoact_easy_sft", {"tasks": 600})
+    assert config.tasks == 600 and config.from_policy == "scripted:terse_explorer"
+    assert config.replace(epochs=6).epochs == 6
+    with pytest.raises(ConfigError, match="Did you mean 'epochs'"):
+        config.replace(epoch=6)
+    with pytest.raises(ConfigError, match="epochs must be >= 1"):
+        config.replace(epochs=0)
