@@ -1,0 +1,180 @@
+"""WebShop-v0 / WebQA-v0 in browser mode (Playwright + Debian's Chromium): the same
+episodes as text mode, nothing leaves loopback, crashes recovered, nothing leaked."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+from typing import Any
+
+import psutil
+import pytest
+
+from agentgym.envs.web.browser import browser_available
+from agentgym.envs.web.env import WebEnv, WebQAEnv, WebShopEnv
+from agentgym.testing import run_scripted_episode
+from agentgym.tools import ToolCall
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(browser_available() is not None, reason=f"browser mode unavailable: {browser_available()}"),
+]
+
+
+def C(name: str, **arguments: Any) -> str:
+    return ToolCall(name, arguments).render()
+
+
+def _chromium_pids() -> set[int]:
+    me = psutil.Process(os.getpid())
+    return {p.pid for p in me.children(recursive=True) if "chrom" in p.name().lower()}
+
+
+def _transcripts(cls: type[WebEnv], indices: range, **kwargs: Any) -> dict[str, list[list[tuple]]]:
+    out: dict[str, list[list[tuple]]] = {}
+    for mode in ("text", "browser"):
+        env = cls(split="val", mode=mode, **kwargs)
+        try:
+            out[mode] = [run_scripted_episode(env, 0, options={"task_index": i}) for i in indices]
+        finally:
+            env.close()
+    return out
+
+
+def _check_agree(runs: dict[str, list[list[tuple]]]) -> None:
+    for text, browser in zip(runs["text"], runs["browser"], strict=True):
+        assert text == browser  # observations, rewards, anchors, metrics: step by step
+        assert text[-1]["success"] == 1.0 and text[-1]["return"] == pytest.approx(1.0)
+
+
+def test_shop_oracle_same_episodes_in_both_modes() -> None:
+    _check_agree(_transcripts(WebShopEnv, range(8)))
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "hard"])
+def test_wiki_oracle_same_episodes_in_both_modes(difficulty: str) -> None:
+    _check_agree(_transcripts(WebQAEnv, range(4), difficulty=difficulty))
+
+
+@pytest.mark.slow
+def test_every_suite_val_task_in_both_modes() -> None:
+    _check_agree(_transcripts(WebShopEnv, range(50)))
+    for difficulty in ("easy", "hard"):
+        _check_agree(_transcripts(WebQAEnv, range(25), difficulty=difficulty))
+
+
+class _Decoy:
+    """A loopback listener that counts the connections it gets."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.hits = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.hits += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+def test_no_request_leaves_the_site_origin() -> None:
+    env = WebShopEnv(split="val", mode="browser")
+    decoy = _Decoy()
+    try:
+        env.reset(options={"task_index": 0})
+        client = env.client
+        port = env._res["server"].port
+        urls = ["http://example.com/x.png", "https://93.184.216.34/", f"http://127.0.0.1:{decoy.port}/steal",
+                f"http://localhost:{port}/s/{env.sid}/", "http://[::1]:81/"]
+        results = client.pg.evaluate(
+            """async (urls) => {
+                 const out = [];
+                 for (const u of urls) { try { await fetch(u, {mode: 'no-cors'}); out.push('ok'); }
+                                         catch (e) { out.push('blocked'); } }
+                 return out; }""", urls)
+        assert results == ["blocked"] * len(urls)
+        client.pg.evaluate("""(u) => { const i = new Image(); i.src = u; document.body.appendChild(i);
+                              document.body.insertAdjacentHTML('beforeend', '<a href="' + u + '">away</a>'); }""",
+                           urls[0])
+        client.pg.wait_for_timeout(200)
+        assert set(urls) <= set(client.blocked) and decoy.hits == 0
+        # A same-origin request still works.
+        ok = client.pg.evaluate("async (u) => (await fetch(u)).status", f"{env.base_url}/s/{env.sid}/")
+        assert ok == 200
+        # Clicking an off-site link is an invalid action; the page stays.
+        client._snapshot()
+        away = next(e for e in client.page.elements.values() if e.label == "away")
+        obs, reward, *_, info = env.step(C("click", element=away.id))
+        assert not info["action_valid"] and info["error"] == "off_site" and "leads off this site" in obs
+        # Navigating the top frame off site by script is blocked too.
+        client.pg.evaluate("() => { location.href = 'http://example.org/'; }")
+        client.pg.wait_for_timeout(300)
+        assert "http://example.org/" in client.blocked and "example.org" not in client.pg.url  # aborted
+    finally:
+        decoy.close()
+        env.close()
+
+
+def test_chromium_crash_is_recovered_at_reset() -> None:
+    env = WebQAEnv(split="val", mode="browser")
+    try:
+        env.reset(options={"task_index": 0})
+        for pid in _chromium_pids():
+            try:
+                psutil.Process(pid).kill()
+            except psutil.NoSuchProcess:
+                pass
+        obs, reward, terminated, truncated, info = env.step(C("search", query="university"))
+        assert obs.startswith("Error:") and not terminated and reward == 0.0
+        transcript = run_scripted_episode(env, 0, options={"task_index": 0})  # reset relaunches Chromium
+        assert transcript[-1]["success"] == 1.0
+    finally:
+        env.close()
+
+
+def test_servers_and_browsers_shut_down_with_their_envs() -> None:
+    before = _chromium_pids()
+    shop, wiki = WebShopEnv(split="val", mode="browser"), WebQAEnv(split="val", mode="browser")
+    run_scripted_episode(shop, 0)
+    run_scripted_episode(wiki, 0)
+    procs = [e._res["server"].proc for e in (shop, wiki)]
+    ports = [e._res["server"].port for e in (shop, wiki)]
+    assert _chromium_pids() - before
+    shop.close()
+    wiki.close()
+    assert all(p.poll() is not None for p in procs)
+    for port in ports:
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0
+    psutil.wait_procs([psutil.Process(p) for p in _chromium_pids() - before if psutil.pid_exists(p)], timeout=5)
+    assert not (_chromium_pids() - before)
+    me = psutil.Process(os.getpid())
+    assert not [p for p in me.children(recursive=True) if "node" in p.name().lower() or "playwright" in " ".join(p.cmdline())]
+
+
+def test_screenshot_on_request() -> None:
+    env = WebShopEnv(split="val", mode="browser", screenshot=True)
+    try:
+        env.reset(options={"task_index": 0})
+        *_, info = env.step(C("search", query="boots"))
+        png = base64.b64decode(info["screenshot"])
+        assert png.startswith(b"\x89PNG") and len(png) > 1000
+    finally:
+        env.close()
