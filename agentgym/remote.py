@@ -102,7 +102,8 @@ class _Lease:
         sid, self.session = self.session, None
         if sid is not None:
             try:
-                self.client.delete(f"/sessions/{sid}", headers=self.headers)
+                # A short timeout: this may run at interpreter exit, which must not hang.
+                self.client.delete(f"/sessions/{sid}", headers=self.headers, timeout=5.0)
             except Exception as e:  # at exit or in GC nothing may raise
                 logger.debug("could not close remote session %s: %s", sid, e)
         if self.owns_client:
@@ -127,9 +128,9 @@ class RemoteEnv(AgentEnv):
         **env_kwargs: Constructor arguments of the env on the server (``split``,
             ``difficulty``, ``max_turns``, ...).
 
-    >>> env = RemoteEnv("http://127.0.0.1:8765", "GuessNumber-v0", split="val")  # doctest: +SKIP
-    >>> obs, info = env.reset(seed=0)                                            # doctest: +SKIP
-    >>> obs, reward, terminated, truncated, info = env.step(env.scripted_action("oracle"))  # doctest: +SKIP
+    >>> with RemoteEnv("http://127.0.0.1:8765", "GuessNumber-v0", split="val") as env:  # doctest: +SKIP
+    ...     obs, info = env.reset(seed=0)
+    ...     obs, reward, terminated, truncated, info = env.step("guess(50)")
     """
 
     family = "remote"
