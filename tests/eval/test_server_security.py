@@ -89,7 +89,7 @@ def test_unprivileged_remote_envs_still_run_rollouts_by_task_index(plain_url) ->
 # ---------------------------------------------------------------------------
 # The token
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("route", ["GET /health", "GET /envs", "POST /sessions", "GET /sessions/x",
+@pytest.mark.parametrize("route", ["GET /health", "GET /envs", "POST /sessions", "GET /sessions", "GET /sessions/x",
                                    "POST /sessions/x/reset", "POST /sessions/x/step", "POST /sessions/x/scripted",
                                    "GET /sessions/x/tasks/0", "GET /sessions/x/render", "DELETE /sessions/x",
                                    "GET /openapi.json", "GET /docs"])
