@@ -15,7 +15,8 @@ leading underscore) of every instance equal to the gold replay's.
 :meth:`Session.digest` is a canonical hash of the whole state (public and
 private attributes, the random generators included; the creation timestamps
 ``GorillaFileSystem`` keeps on its files left out): the env's anchor and the
-tests' "state unchanged" check.
+tests' "state unchanged" check (dicts in key order, or in insertion order where a
+dict mixes key types).
 """
 
 from __future__ import annotations
@@ -75,11 +76,14 @@ class Session:
             self.instances[name] = instance
             for doc in func_docs(name):
                 self.owner[doc["name"]] = name
+        self._digests: dict[str, str] = {}
+        self._stale: set[str] = set(self.instances)
 
     def call(self, name: str, kwargs: Mapping[str, Any]) -> str:
         """Run ``name(**kwargs)`` on its instance; the result as BFCL records it."""
         if name not in self.owner:  # BFCL's eval() of an unknown name
             return f"Error during execution: name '{name}' is not defined"
+        self._stale.add(self.owner[name])
         if any(isinstance(v, list | dict) for v in kwargs.values()):
             # A fresh copy, as BFCL's eval() builds fresh literals: back-ends keep the lists they
             # are given in their state and mutate them later (a tweet's mentions).
@@ -91,9 +95,13 @@ class Session:
         return format_result(result)
 
     def digest(self) -> str:
-        """A canonical hash of every instance's whole state."""
-        blob = json.dumps({n: _canon(i, set()) for n, i in sorted(self.instances.items())}, sort_keys=True)
-        return hashlib.blake2b(blob.encode(), digest_size=10).hexdigest()
+        """A canonical hash of every instance's whole state (per instance, recomputed only
+        for the instances a call went to since the last digest)."""
+        for name in self._stale:
+            self._digests[name] = _instance_digest(self.instances[name])
+        self._stale.clear()
+        return hashlib.blake2b("".join(self._digests[n] for n in sorted(self._digests)).encode(),
+                               digest_size=10).hexdigest()
 
 
 def state_mismatch(model: Session, gold: Session) -> str | None:
@@ -114,30 +122,37 @@ def state_mismatch(model: Session, gold: Session) -> str | None:
 _MISSING = object()
 
 
-def _canon(obj: Any, seen: set[int]) -> Any:
-    """A JSON-able canonical form of a back-end object graph (cycles cut, timestamps dropped)."""
-    if obj is None or isinstance(obj, bool | int | str):
-        return obj
-    if isinstance(obj, float):
+def _instance_digest(instance: Any) -> str:
+    try:  # the C encoder does the walking; _Fields() is called for the back-end's own objects
+        blob = json.dumps(instance, sort_keys=True, default=_Fields(), check_circular=False)
+    except TypeError:  # a dict with keys of mixed types (a tweet id as int beside "0"): insertion order
+        blob = json.dumps(instance, default=_Fields(), check_circular=False)
+    return hashlib.blake2b(blob.encode(), digest_size=10).hexdigest()
+
+
+class _Fields:
+    """``json.dumps(default=...)`` for back-end objects: their attributes (timestamps left
+    out), with a reference in place of an object already written (a directory's parent)."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def __call__(self, obj: Any) -> Any:
+        if isinstance(obj, random.Random):
+            return ["rng", hash(obj.getstate())]  # ints and tuples hash the same in every process
+        if isinstance(obj, set | frozenset):
+            return sorted(map(_key, obj))
+        if hasattr(obj, "__dict__"):
+            self.seen.add(id(obj))
+            out: dict[str, Any] = {"__class__": type(obj).__name__}
+            for k, v in vars(obj).items():
+                if k.startswith("_") and isinstance(v, dt.datetime):
+                    continue  # creation times differ per run
+                if id(v) in self.seen and hasattr(v, "__dict__"):
+                    v = ["ref", type(v).__name__, getattr(v, "name", "")]
+                out[k] = v
+            return out
         return repr(obj)
-    if isinstance(obj, Mapping):
-        return sorted(([_key(k), _canon(v, seen)] for k, v in obj.items()), key=lambda kv: kv[0])
-    if isinstance(obj, list | tuple):
-        return [_canon(v, seen) for v in obj]
-    if isinstance(obj, set | frozenset):
-        return sorted(_key(v) for v in obj)
-    if isinstance(obj, random.Random):
-        return ["rng", hashlib.blake2b(repr(obj.getstate()).encode(), digest_size=8).hexdigest()]
-    if hasattr(obj, "__dict__"):
-        if id(obj) in seen:  # a parent link (GorillaFileSystem's directories)
-            return ["ref", type(obj).__name__, getattr(obj, "name", "")]
-        seen.add(id(obj))
-        fields = {k: v for k, v in vars(obj).items()
-                  if not (k.startswith("_") and isinstance(v, dt.datetime))}  # creation times differ per run
-        out = [type(obj).__name__, _canon(fields, seen)]
-        seen.discard(id(obj))
-        return out
-    return repr(obj)
 
 
 def _key(value: Any) -> str:
