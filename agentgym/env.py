@@ -78,6 +78,9 @@ class AgentEnv(gym.Env[str, str]):
         seed: Seed of the task generator (not of the episode; pass ``seed`` to
             :meth:`reset` for that).
         tasks: A fixed list of tasks to draw from instead of the generator.
+            With ``tasks=`` a family need not implement :meth:`make_generator`
+            (then ``env.generator`` serves the list, whatever the split, and
+            ``difficulty`` is only a label, default ``"default"``).
         max_turns: Steps before the episode is truncated.
         invalid_action_penalty: Subtracted (reward part ``invalid_action``) for
             each invalid action.
@@ -97,6 +100,12 @@ class AgentEnv(gym.Env[str, str]):
     scripted_policies: ClassVar[dict[str, str]] = {}
     """Scripted policies of the family, name -> ``"module:function(env) -> action"``;
     ``"oracle"`` is the expert every family should provide."""
+    oracle_success_rate: ClassVar[float] = 1.0
+    """The success rate the ``"oracle"`` scripted policy reaches: 1.0 (the
+    default) means it always succeeds. A family whose oracle cannot be perfect
+    declares its measured rate here (or sets it on the instance when it depends
+    on the constructor's arguments); :func:`agentgym.testing.check_agent_env`
+    fails when the oracle does improbably worse than this."""
 
     def __init__(
         self,
@@ -118,10 +127,13 @@ class AgentEnv(gym.Env[str, str]):
         if tasks is not None and len(tasks) == 0:
             raise ConfigError("tasks= was given an empty list; pass at least one Task or leave it out.")
         self.split: Split = split
-        self.generator: TaskGenerator = self.make_generator(seed)
-        self.difficulty = self.generator.check_difficulty(difficulty or self.generator.difficulties[0])
         # Dicts too (a fixed task list written in a TOML config, or sent over HTTP).
         self.fixed_tasks = [t if isinstance(t, Task) else Task.from_dict(t) for t in tasks] if tasks is not None else None
+        if self.fixed_tasks is not None and not self._has_generator():
+            self.generator: TaskGenerator = _TaskList(self.fixed_tasks, self.family, difficulty or "default")
+        else:
+            self.generator = self.make_generator(seed)
+        self.difficulty = self.generator.check_difficulty(difficulty or self.generator.difficulties[0])
         self.max_turns = int(max_turns if max_turns is not None else self.default_max_turns)
         if self.max_turns < 1:
             raise ConfigError(f"max_turns must be >= 1, got {max_turns}.")
@@ -144,8 +156,19 @@ class AgentEnv(gym.Env[str, str]):
     # Hooks for families
     # ------------------------------------------------------------------
     def make_generator(self, seed: int) -> TaskGenerator:
-        """Return the family's task generator."""
-        raise NotImplementedError(f"{type(self).__name__} must implement make_generator()")
+        """Return the family's task generator (deterministic in ``seed``).
+
+        Optional for an env that is always given its tasks (``tasks=[...]``);
+        without both, constructing the env raises :class:`ConfigError`.
+        """
+        raise ConfigError(
+            f"{type(self).__name__} has no tasks: implement make_generator(self, seed) returning a "
+            "TaskGenerator, or pass a fixed list, tasks=[Task(id=..., prompt=..., answer=...), ...]."
+        )
+
+    @classmethod
+    def _has_generator(cls) -> bool:
+        return cls.make_generator is not AgentEnv.make_generator
 
     def on_reset(self, task: Task) -> str:
         """Set up the episode for ``task``; return the first observation."""
@@ -357,3 +380,21 @@ class AgentEnv(gym.Env[str, str]):
         }
         metrics.update({k: float(v) for k, v in self.episode_metrics().items()})
         return metrics
+
+
+class _TaskList(TaskGenerator):
+    """The generator of an env built from a fixed task list that has no
+    generator of its own: task ``i`` of any split is ``tasks[i % len(tasks)]``,
+    as :meth:`AgentEnv.task_at` plays it; one difficulty, a label."""
+
+    def __init__(self, tasks: Sequence[Task], family: str, difficulty: str) -> None:
+        super().__init__(seed=0)
+        self.family = family
+        self.difficulties = (difficulty,)
+        self._tasks = list(tasks)
+
+    def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split {split!r}; choose one of {list(SPLITS)}.")
+        self.check_difficulty(difficulty or self.difficulties[0])
+        return self._tasks[int(index) % len(self._tasks)]

@@ -11,11 +11,24 @@ A new family's test can be a few lines::
 (each must give an observation, ``action_valid=False`` and the penalty, never an
 exception), checks the ``info`` contract on reset/step/end, max-turn
 truncation, and — when the family has an oracle — runs a seeded oracle episode
-twice and requires the same transcript.
+twice and requires the same transcript, then runs the oracle over several seeds
+at every difficulty and requires it to succeed.
+
+The oracle must succeed: an expert that always answers wrong passes every
+other check, and the trainer's warm starts and the evaluation's reference rows
+rely on it. A family whose oracle is not perfect (a heuristic, a search with a
+budget, a noisy simulator it cannot see through) declares the rate it reaches
+as :attr:`AgentEnv.oracle_success_rate <agentgym.AgentEnv.oracle_success_rate>`
+(a class attribute, or set on the instance when it depends on the
+constructor's arguments); the check then fails only when the observed
+successes are improbably few for that rate (one-sided binomial test at
+:data:`ORACLE_P_VALUE`). An env without an answer to show (a remote task whose
+server keeps it, ``answer`` None or ``""``) skips the "answer never shown" check.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gymnasium.utils.env_checker import check_env
@@ -23,7 +36,7 @@ from gymnasium.utils.env_checker import check_env
 from agentgym.env import AgentEnv
 from agentgym.registry import make
 
-__all__ = ["check_agent_env", "MALFORMED_ACTIONS", "run_scripted_episode"]
+__all__ = ["check_agent_env", "check_oracle_success", "MALFORMED_ACTIONS", "ORACLE_P_VALUE", "run_scripted_episode"]
 
 MALFORMED_ACTIONS: tuple[str, ...] = (
     "",
@@ -37,6 +50,10 @@ MALFORMED_ACTIONS: tuple[str, ...] = (
     "(" * 10_000,
     "x" * 100_000,
 )
+
+ORACLE_P_VALUE = 1e-3
+"""The oracle check fails when so few successes would happen with probability
+below this, had the oracle its declared success rate."""
 
 RESET_KEYS = {"task_id", "system", "tools", "anchor"}
 STEP_KEYS = {"task_id", "anchor", "action_valid", "reward_parts"}
@@ -60,8 +77,68 @@ def run_scripted_episode(env: AgentEnv, seed: int, name: str = "oracle", options
     return transcript
 
 
-def check_agent_env(env_or_id: AgentEnv | str, *, seed: int = 0, **kwargs: Any) -> None:
-    """Assert that an environment honours the :class:`AgentEnv` contract."""
+def _known_answer(answer: Any) -> str | None:
+    """The task's answer when there is one to hide; None when it is absent
+    (None, or ``""``/blank: an empty string is "in" every text)."""
+    return answer if isinstance(answer, str) and answer.strip() else None
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    if p >= 1.0:
+        return 0.0 if k < n else 1.0
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+
+
+def check_oracle_success(env: AgentEnv, *, seeds: range | list[int] = range(4)) -> dict[str, float]:
+    """Run the ``"oracle"`` scripted policy on each seed at every difficulty of
+    the env's task generator and assert that it succeeds as often as the env
+    declares (:attr:`AgentEnv.oracle_success_rate`, default 1.0: always).
+
+    Returns the observed success rate per difficulty. The env's own difficulty
+    is played as built; the others through ``reset(options={"difficulty": d})``
+    (so an env instance, a remote one included, is checked at every level).
+    Episodes must end by ``terminated`` or ``truncated`` within ``max_turns``.
+
+    >>> import agentgym
+    >>> check_oracle_success(agentgym.make("GuessNumber-v0"), seeds=[0, 1])
+    {'easy': 1.0, 'medium': 1.0, 'hard': 1.0}
+    """
+    expected = float(getattr(env, "oracle_success_rate", 1.0))
+    assert 0.0 <= expected <= 1.0, f"oracle_success_rate must be in [0, 1], got {expected}"
+    levels = list(getattr(env.generator, "difficulties", ()) or ())
+    if env.difficulty not in levels:  # a remote env's generator does not list the server's levels
+        levels = [env.difficulty]
+    rates: dict[str, float] = {}
+    wins = total = 0
+    for level in levels:
+        options = None if level == env.difficulty else {"difficulty": level}
+        won = 0
+        for s in seeds:
+            metrics = run_scripted_episode(env, s, options=options)[-1]
+            won += int(metrics["success"] == 1.0)
+        rates[str(level)] = won / len(seeds)
+        wins, total = wins + won, total + len(seeds)
+    if _binomial_cdf(wins, total, expected) < ORACLE_P_VALUE:
+        raise AssertionError(
+            f"the oracle of {type(env).__name__} succeeded in {wins} of {total} episodes "
+            f"(per difficulty: {rates}); it is declared to succeed at rate {expected}. Fix the oracle, or, if it "
+            "cannot be perfect, declare its rate: oracle_success_rate = <measured rate> on the env class."
+        )
+    return rates
+
+
+def check_agent_env(
+    env_or_id: AgentEnv | str, *, seed: int = 0, oracle_seeds: range | list[int] = range(4), **kwargs: Any
+) -> None:
+    """Assert that an environment honours the :class:`AgentEnv` contract.
+
+    Args:
+        env_or_id: An env, or a registered id (built with ``kwargs``).
+        seed: The seed of the single-episode checks.
+        oracle_seeds: Seeds of the oracle-success check, run at every
+            difficulty (see :func:`check_oracle_success`); empty to skip it.
+    """
     env = _as_env(env_or_id, **kwargs)
     assert isinstance(env, AgentEnv), f"{env!r} is not an AgentEnv"
     check_env(env, skip_render_check=True)
@@ -72,7 +149,9 @@ def check_agent_env(env_or_id: AgentEnv | str, *, seed: int = 0, **kwargs: Any) 
     assert not missing, f"reset info lacks {missing}"
     assert isinstance(info["anchor"], str), "anchors are strings (they must serialize and compare)"
     assert info["tools"] and all(t["type"] == "function" for t in info["tools"])
-    assert env.task is not None and env.task.answer not in obs, "the answer must never be shown to the agent"
+    assert env.task is not None, "reset must set env.task"
+    answer = _known_answer(env.task.answer)
+    assert answer is None or answer not in obs, "the answer must never be shown to the agent"
 
     for action in MALFORMED_ACTIONS:
         env.reset(seed=seed)
@@ -100,3 +179,5 @@ def check_agent_env(env_or_id: AgentEnv | str, *, seed: int = 0, **kwargs: Any) 
         second = run_scripted_episode(env, seed)
         assert first == second, "the same seed must give the same oracle transcript"
         assert all(step[-1] for step in first[1:-1]), "the oracle took an invalid action"
+        if oracle_seeds:
+            check_oracle_success(env, seeds=oracle_seeds)
