@@ -8,7 +8,9 @@ Accepted formats, in order of precedence (the first that is present wins):
    fence; ``"parameters"`` for ``"arguments"``, OpenAI's ``{"function": {...}}``
    nesting, and arguments given as a JSON string are accepted).
 3. Call syntax: ``go(room="kitchen")``, ``go("kitchen")``, ``look()``; arguments
-   must be Python literals.
+   must be Python literals. A call of a known tool whose arguments are not
+   (``lookup(foot, inch)``: text without quotes) is reported as such, with the
+   quoted form, rather than as "no tool call".
 
 Surrounding prose and ``<think>…</think>`` blocks are ignored. The parser never
 raises anything but :class:`~agentgym.errors.ActionError` subclasses, whose
@@ -92,9 +94,12 @@ def parse_tool_calls(text: str, tool_names: Collection[str] | None = None) -> li
     if json_calls:
         return json_calls
 
-    calls = _find_call_syntax(body, tool_names)
+    bad: list[str] = []
+    calls = _find_call_syntax(body, tool_names, bad if tool_names is not None else None)
     if calls:
         return calls
+    if bad:
+        raise ToolCallParseError(bad[0])
     return _no_call()
 
 
@@ -126,9 +131,12 @@ def _parse_block(block: str) -> list[ToolCall]:
                 f'The JSON inside <tool_call> needs a "name" (string) and "arguments" (object). {FORMAT_HINT}'
             )
         return calls  # type: ignore[return-value]
-    calls = _find_call_syntax(inner, None)
+    bad: list[str] = []
+    calls = _find_call_syntax(inner, None, bad)
     if calls:
         return calls
+    if bad:
+        raise ToolCallParseError(bad[0])
     raise ToolCallParseError(f"Could not read the content of <tool_call> as a call. {FORMAT_HINT}")
 
 
@@ -177,7 +185,12 @@ def _find_json_calls(body: str) -> list[ToolCall]:
     return calls
 
 
-def _find_call_syntax(body: str, tool_names: Collection[str] | None) -> list[ToolCall]:
+def _find_call_syntax(
+    body: str, tool_names: Collection[str] | None, bad: list[str] | None = None
+) -> list[ToolCall]:
+    """Calls written as ``name(args)``: those of known tools, else any. With
+    ``bad`` given, a call of a known tool (any name when ``tool_names`` is None)
+    whose arguments are not literals adds the message that says so to it."""
     known: list[ToolCall] = []
     unknown: list[ToolCall] = []
     pos = 0
@@ -191,6 +204,10 @@ def _find_call_syntax(body: str, tool_names: Collection[str] | None) -> list[Too
             continue
         call = _literal_call(body[m.start(1) : end + 1])
         if call is None:
+            if bad is not None and (tool_names is None or m.group(1) in tool_names):
+                message = _non_literal_arguments(body[m.start(1) : end + 1])
+                if message:
+                    bad.append(message)
             pos = m.end()
             continue
         (known if tool_names is None or call.name in tool_names else unknown).append(call)
@@ -231,12 +248,72 @@ def _literal_call(src: str) -> ToolCall | None:
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         return None
     try:
-        positional = tuple(ast.literal_eval(a) for a in node.args)
+        positional = tuple(_literal(a) for a in node.args)
         kwargs = {}
         for kw in node.keywords:
             if kw.arg is None:
                 return None
-            kwargs[kw.arg] = ast.literal_eval(kw.value)
+            kwargs[kw.arg] = _literal(kw.value)
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
         return None
     return ToolCall(name=node.func.id, arguments=kwargs, positional=positional)
+
+
+_JSON_WORDS = {"true": True, "false": False, "null": None}
+
+
+def _literal(node: ast.expr) -> Any:
+    """``ast.literal_eval``, with JSON's ``true``/``false``/``null`` read as values
+    (models mix the two syntaxes: ``set(flag=true)``)."""
+    if isinstance(node, ast.Name) and node.id in _JSON_WORDS:
+        return _JSON_WORDS[node.id]
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = [_literal(e) for e in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else set(items) if isinstance(node, ast.Set) else items
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise ValueError("** in a dict")
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}  # type: ignore[arg-type]
+    return ast.literal_eval(node)
+
+
+def _non_literal_arguments(src: str) -> str | None:
+    """The observation for ``name(args)`` whose arguments are not literal values,
+    or None when ``src`` is not such a call."""
+    try:
+        node = ast.parse(src, filename=_SOURCE_NAME, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return None
+    offending: list[str] = []
+    quoted_ok = True
+
+    def shown(value: ast.expr) -> str:
+        nonlocal quoted_ok
+        try:
+            return repr(_literal(value))
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+            pass
+        offending.append(ast.get_source_segment(src, value) or "?")
+        if isinstance(value, ast.Name):  # a bare word: probably text without its quotes
+            return repr(value.id)
+        quoted_ok = False
+        return "?"
+
+    parts = [shown(a) for a in node.args]
+    for kw in node.keywords:
+        if kw.arg is None:
+            offending.append("**" + (ast.get_source_segment(src, kw.value) or ""))
+            quoted_ok = False
+        else:
+            parts.append(f"{kw.arg}={shown(kw.value)}")
+    if not offending:
+        return None
+    listed = ", ".join(o if len(o) <= 40 else o[:37] + "..." for o in offending[:4])
+    verb = "is not a value" if len(offending) == 1 else "are not values"
+    message = f"Could not read the arguments of {node.func.id}(): {listed} {verb}."
+    example = f"{node.func.id}({', '.join(parts)})"
+    if quoted_ok and len(example) <= 200:
+        return f"{message} Put text in quotes: {example}. {FORMAT_HINT}"
+    return f"{message} Arguments must be quoted text, numbers, true/false or lists. {FORMAT_HINT}"

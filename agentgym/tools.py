@@ -19,6 +19,20 @@ is the OpenAI/Hermes function schema that ``tokenizer.apply_chat_template(tools=
 and OpenAI's ``tools=`` accept; :meth:`ToolSpec.bind` validates a parsed call
 against it and raises :class:`~agentgym.errors.ArgumentError` with a message the
 agent can act on.
+
+Validation is strict where a conversion could change the value, lenient where
+it cannot:
+
+* ``int`` accepts an integer, a float with no fraction (``3.0``) and digits in
+  quotes (``"3"``: models quote every JSON value);
+* ``float`` accepts any number and a numeric string;
+* ``bool`` accepts ``true``/``false`` and the strings ``"true"``/``"false"``;
+* ``str`` accepts **only text**: a number (or a boolean) for a string parameter
+  is an argument error that asks for quotes, never silently converted, since
+  the conversion is not the text the model meant (``007`` -> ``"7"``,
+  ``2.50`` -> ``"2.5"``, ``1e3`` -> ``"1000.0"``) and an env whose own
+  validator expects a string (an id, a zip code) would never see the mistake.
+  A tool that takes either declares ``str | int`` and converts itself.
 """
 
 from __future__ import annotations
@@ -285,7 +299,8 @@ def _json_schema(tp: Any, where: str) -> dict[str, Any]:
 
 def _coerce(value: Any, p: _Param, spec: ToolSpec) -> Any:
     """Check ``value`` against the parameter type; accept the lossless conversions
-    models commonly need (``"3"`` for an int, ``3`` for a float)."""
+    models commonly need (``"3"`` for an int, ``3`` for a float; see the module
+    docstring: never a number for a string)."""
     ok, out = _check(value, p.annotation)
     if ok:
         return out
@@ -293,8 +308,13 @@ def _coerce(value: Any, p: _Param, spec: ToolSpec) -> Any:
         expected = "one of " + ", ".join(map(repr, p.schema["enum"]))
     else:
         expected = p.schema.get("type", "of another type")
+    hint = ""
+    if p.schema.get("type") == "string" and isinstance(value, (int, float)):
+        # bool too: str(True) is not what a model that wrote true meant either.
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        hint = f' (text in quotes: "{shown}" if that is what you mean)'
     raise ArgumentError(
-        f"argument '{p.name}' of {spec.name}() must be {expected}, got {value!r}. Usage: {spec.signature()}"
+        f"argument '{p.name}' of {spec.name}() must be {expected}{hint}, got {value!r}. Usage: {spec.signature()}"
     )
 
 
@@ -324,12 +344,8 @@ def _check(value: Any, tp: Any) -> tuple[bool, Any]:
             except ValueError:
                 return False, None
         return False, None
-    if tp is str:
-        if isinstance(value, str):
-            return True, value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True, str(value)
-        return False, None
+    if tp is str:  # text only: never a number turned into text (module docstring)
+        return (True, value) if isinstance(value, str) else (False, None)
     origin = get_origin(tp)
     if origin is Literal:
         for allowed in get_args(tp):

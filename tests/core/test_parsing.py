@@ -95,13 +95,40 @@ def test_think_block_content_is_ignored() -> None:
         ("<tool_call>[]</tool_call>", ToolCallParseError),
         ('<tool_call>[{"name": "go"}, 3]</tool_call>', ToolCallParseError),
         ('{"name": "go", "arguments": "{not json"}', ToolCallParseError),
-        ("go(room=kitchen)", NoToolCallError),  # not a literal: not a call
+        ("go(room=kitchen)", ToolCallParseError),  # a known tool, text without quotes (issue 13)
     ],
 )
 def test_malformed_text_gives_specific_errors(text: str, error: type[ActionError]) -> None:
     with pytest.raises(error) as e:
         parse_tool_calls(text, {"go"})
     assert "<tool_call>" in str(e.value)  # the message teaches the format
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "example"),
+    [
+        ("lookup(foot, inch)", "foot, inch are not values", "lookup('foot', 'inch')"),
+        ("Converting: lookup(unit=foot, to='inch')", "foot is not a value", "lookup(unit='foot', to='inch')"),
+        ("<tool_call>lookup(foot)</tool_call>", "foot is not a value", "lookup('foot')"),
+        ("lookup(2 * x)", "2 * x is not a value", None),
+    ],
+)
+def test_unquoted_arguments_point_at_the_arguments(text: str, named: str, example: str | None) -> None:
+    """A known tool called with bare words is a parse error that names them and
+    shows the quoted call, not "No tool call found" (issue 13, item 12)."""
+    with pytest.raises(ToolCallParseError) as e:
+        parse_tool_calls(text, {"lookup"})
+    assert f"Could not read the arguments of lookup(): {named}." in str(e.value)
+    if example:
+        assert f"Put text in quotes: {example}." in str(e.value)
+    with pytest.raises(NoToolCallError):  # prose that only looks like a call stays "no call"
+        parse_tool_calls("I think (maybe) so, perhaps(later)", {"lookup"})
+
+
+def test_json_words_in_call_syntax() -> None:
+    assert parse_tool_calls("mode(fast=true, limit=null, tags=[false])", {"mode"}) == [
+        ToolCall("mode", {"fast": True, "limit": None, "tags": [False]})
+    ]
 
 
 def test_big_and_deep_inputs_are_cheap_and_safe() -> None:

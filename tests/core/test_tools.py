@@ -83,6 +83,30 @@ def test_bind_errors_say_what_is_wrong(call: ToolCall, fragment: str) -> None:
     assert "Usage: place(object: string, receptacle: string, count: integer = 1)" in str(e.value)
 
 
+@pytest.mark.parametrize("value", [42, 4.5, True])
+def test_a_string_parameter_takes_only_text(value: object) -> None:
+    """Never a number silently turned into text (issue 13, item 12): an argument
+    error that asks for quotes. Digits in quotes for an int stay accepted."""
+    spec = tool_specs(Demo)["place"]
+    with pytest.raises(ArgumentError) as e:
+        spec.bind(ToolCall("place", {"object": value, "receptacle": "sofa"}))
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    assert f"argument 'object' of place() must be string (text in quotes: \"{shown}\"" in str(e.value)
+    assert spec.bind(ToolCall("place", {"object": "42", "receptacle": "sofa", "count": "2"})) == {
+        "object": "42", "receptacle": "sofa", "count": 2
+    }
+
+
+def test_a_union_with_int_takes_numbers_for_text() -> None:
+    class Either:
+        @tool
+        def code(self, value: str | int) -> str:
+            """Enter a code."""
+            return str(value)
+
+    assert tool_specs(Either)["code"].bind(ToolCall("code", {"value": 7})) == {"value": 7}
+
+
 def test_literal_rejects_other_values() -> None:
     with pytest.raises(ArgumentError, match="one of 'fast', 'slow'"):
         tool_specs(Demo)["mode"].bind(ToolCall("mode", {"kind": "medium"}))
