@@ -9,6 +9,10 @@ default and needs no model. It understands
   attributes at once meaning "and" ("Is it the small red one?");
 * "which one" questions: naming several objects ("Which one: red mug (1) or
   blue mug (2)?") or several values of one attribute ("Is it red or blue?");
+* a "which"/"what" question about one thing, answered as a statement rather
+  than a bare yes or no: "Which red one?" gets "Yes, it is red." or "No, it is
+  not red.", and a question about another kind of object than the one wanted
+  ("Which mug?" when it wants a lamp) gets "I want the lamp, not a mug.";
 
 and says it does not understand anything else. An LLM-backed user implements
 the same protocol; it may return ``Answer(text, consistent=None)`` when it
@@ -112,6 +116,8 @@ class Query:
     conditions: tuple[tuple[str, Any], ...] = ()
     options: tuple[Any, ...] = ()
     kind: str = ""
+    wh: bool = False
+    """Asked as "which"/"what" (a ``yes_no`` query is then answered as a statement)."""
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -138,6 +144,13 @@ _VOCAB: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("type", tuple(TYPES)),
 )
 _SYNONYMS = {"big": "large", "little": "small", "wood": "wooden"}
+_AUXILIARIES = frozenset("is are was were do does did can could would will should shall has have may might must".split())
+
+
+def _asks_which(text: str) -> bool:
+    """A "which"/"what" question (not "Is it the one which ...?"), on normalised text."""
+    words = text.split()
+    return bool(words) and words[0] not in _AUXILIARIES and not {"which", "what"}.isdisjoint(words)
 _NAMED = re.compile(r"\b(?:(" + "|".join(COLOURS) + r") )?([a-z]+) (\d+)\b")
 
 
@@ -160,7 +173,7 @@ def parse_question(question: str, home: Home) -> Query | str:
     if named:
         named = list(dict.fromkeys(named))
         if len(named) == 1:
-            return Query("yes_no", conditions=(("object", named[0]),))
+            return Query("yes_no", conditions=(("object", named[0]),), wh=_asks_which(text))
         return Query("which_object", options=tuple(named))
     mentions: dict[str, list[str]] = {}
     for kind, values in _VOCAB:
@@ -176,7 +189,8 @@ def parse_question(question: str, home: Home) -> Query | str:
     if not mentions:
         return NOT_UNDERSTOOD
     if all(len(v) == 1 for v in mentions.values()):
-        return Query("yes_no", conditions=tuple((k, v[0]) for k, v in mentions.items()))
+        wh = _asks_which(text)
+        return Query("yes_no", conditions=tuple((k, v[0]) for k, v in mentions.items()), wh=wh)
     if len(mentions) == 1:
         (kind, values), = mentions.items()
         return Query("which_value", options=tuple(values), kind=kind)
@@ -204,7 +218,8 @@ class RuleBasedUser:
         if isinstance(query, str):
             return Answer(query, understood=False)
         value = query.evaluate(home, home.target)
-        if self.noise and rng.random() < self.noise:
+        # (The draw comes first: a question's answer never shifts the noise of later ones.)
+        if self.noise and rng.random() < self.noise and not _other_type(query):
             value = _wrong(query, value, rng)
         consistent = frozenset(i for i in home.instances if query.evaluate(home, i) == value)
         return Answer(_say(query, value, home), True, consistent, query.kinds)
@@ -254,6 +269,8 @@ def _wrong(query: Query, value: Any, rng: np.random.Generator) -> Any:
 
 
 def _say(query: Query, value: Any, home: Home) -> str:
+    if query.form == "yes_no" and query.wh:
+        return _state(query, bool(value), home)
     if query.form == "yes_no":
         return "Yes." if value else "No."
     if value is None:
@@ -265,6 +282,37 @@ def _say(query: Query, value: Any, home: Home) -> str:
     if query.kind == "receptacle":
         return f"The one {'in' if value in home.openable else 'on'} the {value}."
     return f"The {value} one."
+
+
+def _article(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _other_type(query: Query) -> bool:
+    """A "which"/"what" question about another kind of object: its answer (the
+    wanted type) is not a fact the user can be wrong about."""
+    return query.wh and any(k == "type" for k, _ in query.conditions)
+
+
+def _state(query: Query, value: bool, home: Home) -> str:
+    """A yes/no answer to a "which"/"what" question, as a statement of the fact."""
+    other = [v for k, v in query.conditions if k == "type"]
+    if other:  # "Which mug?" when it wants a lamp: the question does not apply
+        return f"I want the {home.target_type}, not {_article(other[0])}."
+    said = []
+    for kind, v in query.conditions:
+        if kind == "object":
+            said.append(f"the {home.objects[v].name}")
+        elif kind == "material":
+            said.append(f"made of {v}")
+        elif kind == "room":
+            said.append(f"in the {v}")
+        elif kind == "receptacle":
+            said.append(f"{'in' if v in home.openable else 'on'} the {v}")
+        else:
+            said.append(str(v))
+    fact = " and ".join(said)
+    return f"Yes, it is {fact}." if value else f"No, it is not {fact}."
 
 
 def load_user(user: User | str | None, noise: float = 0.0) -> User:

@@ -182,3 +182,40 @@ def test_llm_fallback_user_takes_only_what_the_rules_do_not_understand() -> None
     obs, reward, *_, info = env.step(ToolCall("ask", {"question": "Why?"}).render())
     assert obs == "User: The one I drink tea from." and reward == 0.0
     assert (env.irrelevant, env.redundant) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "consistent"),
+    [
+        ("Which bowl do you want?", "I want the mug, not a bowl.", {0, 1, 2}),
+        ("What lamp?", "I want the mug, not a lamp.", {0, 1, 2}),
+        ("Which red one?", "Yes, it is red.", {0, 2}),
+        ("Which one is in the fridge?", "No, it is not in the fridge.", {0, 2}),
+        ("What one, the glass one?", "Yes, it is made of glass.", {1, 2}),
+        ("Which one, the red mug (3)?", "Yes, it is the red mug (3).", {2}),
+        ("Is it the one which is red?", "Yes.", {0, 2}),  # a yes/no question that says "which"
+    ],
+)
+def test_which_questions_are_answered_as_asked(question: str, text: str, consistent: set[int]) -> None:
+    """A "which"/"what" question gets a statement, not a bare "No." (issue 13,
+    item 12); what it rules out is what its yes/no reading rules out."""
+    a = ask(question)
+    assert a.understood and a.text == text and a.consistent == frozenset(consistent)
+    assert ask("Which mug?").understood is False  # the wanted type, no options: unclear, said so
+
+
+def test_a_question_about_another_type_is_not_subject_to_noise() -> None:
+    assert ask("Which bowl?", RuleBasedUser(noise=1.0)).text == "I want the mug, not a bowl."
+    assert ask("Which bowl?", RuleBasedUser(noise=1.0)).consistent == frozenset({0, 1, 2})
+
+
+def test_which_question_about_another_type_in_the_env() -> None:
+    """``ask("which mug?")`` about a lamp (issue 13): the user says what it wants."""
+    env = agentgym.make("AskToAct-v0", split="val", difficulty="easy")
+    env.reset(seed=0)
+    wanted = env.home.target_type
+    other = next(t for t in ("mug", "lamp") if t != wanted)
+    obs, reward, *_, info = env.step(ToolCall("ask", {"question": f"which {other}?"}).render())
+    article = "an" if other[0] in "aeiou" else "a"
+    assert obs == f"User: I want the {wanted}, not {article} {other}." and info["action_valid"]
+    assert reward == 0.0 and (env.redundant, env.irrelevant) == (1, 0)  # understood, rules nothing out
