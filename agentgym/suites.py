@@ -53,6 +53,23 @@ class Suite:
     description: str = ""
 
     @property
+    def summary(self) -> str:
+        """One line about the suite: its description or, for one registered
+        without, what its entries hold.
+
+        >>> Suite("mine-v0", (SuiteEntry("GuessNumber-v0", "val", 3), SuiteEntry("GuessNumber-v0", "test", 2))).summary
+        '(no description) 1 env, 2 entries, 5 tasks: GuessNumber-v0.'
+        """
+        if self.description.strip():
+            return self.description
+        envs = list(dict.fromkeys(e.env_id.split("/", 1)[-1] for e in self.entries))
+        tasks = sum(e.n_tasks for e in self.entries)
+        return (
+            f"(no description) {_count(len(envs), 'env')}, {_count(len(self.entries), 'entry', 'entries')}, "
+            f"{_count(tasks, 'task')}: {', '.join(envs) or 'none'}."
+        )
+
+    @property
     def version(self) -> str:
         """The ``-vN`` suffix of the name."""
         return self.name.rsplit("-", 1)[-1] if "-v" in self.name else "v0"
@@ -62,6 +79,10 @@ class Suite:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 _SUITES: dict[str, Suite] = {}

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
         env.close()
         envs.append({"id": info.id, "description": env_description(info), "tools": tools})
     suites = [
-        {"name": s.name, "description": s.description, "entries": [e.label + f" x{e.n_tasks}" for e in s.entries]}
+        {"name": s.name, "description": s.description, "summary": s.summary,
+         "entries": [e.label + f" x{e.n_tasks}" for e in s.entries]}
         for s in list_suites()
     ]
     if args.json:
@@ -32,13 +33,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print("Environments")
     for e in envs:
-        print(f"  {e['id']:<28} {e['description']}")
+        print(f"  {e['id']:<28} {e['description'] or '(no description)'}")
         if not args.no_tools:
             for t in e["tools"]:
                 print(f"  {'':<30}{t}")
     print("\nSuites")
     for s in suites:
-        print(f"  {s['name']:<28} {s['description']}")
+        print(f"  {s['name']:<28} {s['summary']}")
         for entry in s["entries"]:
             print(f"  {'':<30}{entry}")
     return 0

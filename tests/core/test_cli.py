@@ -43,6 +43,23 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "core-v0" in {s["name"] for s in data["suites"]}
 
 
+@pytest.fixture
+def _undescribed_suite():
+    from agentgym.suites import _SUITES, SuiteEntry, register_suite
+
+    register_suite("undescribed-test-v0", [SuiteEntry("GuessNumber-v0", "val", 3)])
+    yield
+    _SUITES.pop("undescribed-test-v0", None)
+
+
+@pytest.mark.usefixtures("_undescribed_suite")
+def test_list_says_when_a_suite_has_no_description(capsys: pytest.CaptureFixture[str]) -> None:
+    """No blank where the description goes (issue 13, item 12)."""
+    assert main(["list", "--no-tools"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "undescribed-test-v0" in ln)
+    assert line.split("undescribed-test-v0", 1)[1].strip() == "(no description) 1 env, 1 entry, 3 tasks: GuessNumber-v0."
+
+
 def test_user_errors_exit_1_with_a_message() -> None:
     out = _run("eval", "--suite", "no-such-suite", "--policy", "oracle", "--out", "/tmp/agentgym-cli-test")
     assert out.returncode == 1 and out.stderr.startswith("error:") and "No suite" in out.stderr
