@@ -23,9 +23,13 @@ def register_all() -> None:
         [SuiteEntry("GuessNumber-v0", "val", 50, {"difficulty": d}) for d in ("easy", "medium", "hard")],
         description="GuessNumber, val split, every difficulty.",
     )
-    # The comparison suites; each family below adds its entries to them.
+    # The comparison suites; AskToAct and SQL add their entries below. Published
+    # suites do not change: GuessNumber (a hello-world binary search solves) is
+    # not in them, and newer families have suites of their own.
     for suite, split in (("core-v0", "val"), ("core-test-v0", "test")):
-        register_suite(suite, [], extend=True, description=f"Every family, {split} split, every difficulty.")
+        register_suite(suite, [], extend=True, description=(
+            f"AskToAct-v0 and SQL-v0 (SQLite), {split} split, every difficulty. Not GuessNumber "
+            "(the hello-world: guess-number-v0) nor the newer families (their own suites)."))
     _register_embodied()
     _register_sql()
     _register_tools()
