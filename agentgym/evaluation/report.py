@@ -37,13 +37,17 @@ def _ci(f: Figures) -> str:
 def figures_table(results: EvalResults) -> tuple[list[str], list[list[str]]]:
     """The main table: one row per entry plus the overall row."""
     ks = list(results.overall.pass_at_k) or ["1"]
+    # pass^1 is pass@1: the pass^k columns start at k = 2.
+    hat_ks = [k for k in results.overall.pass_hat_k if k != "1"]
     header = ["entry", "episodes", f"success [{int(results.confidence * 100)}% CI]", "mean reward"]
     header += [f"pass@{k}" for k in ks]
+    header += [f"pass^{k}" for k in hat_ks]
     header += ["turns", "invalid actions", "tokens/episode", "failed"]
     rows = []
     for name, f in [(e.label, e.figures) for e in results.entries] + [("**overall** (macro)", results.overall)]:
         row = [name, str(f.episodes), _ci(f), f"{f.mean_reward:.3f}"]
         row += [_pct(f.pass_at_k[k]) if k in f.pass_at_k else "–" for k in ks]
+        row += [_pct(f.pass_hat_k[k]) if k in f.pass_hat_k else "–" for k in hat_ks]
         row += [f"{f.mean_turns:.2f}", _pct(f.invalid_action_rate), f"{f.tokens_per_episode:.1f}", str(f.failed_episodes)]
         rows.append(row)
     return header, rows

@@ -72,6 +72,9 @@ class Figures(_Model):
     success: Interval = Field(description="success rate with a bootstrap interval over tasks")
     mean_reward: float = Field(description="mean episode return")
     pass_at_k: dict[str, float] = Field(description="unbiased pass@k, k = 1..episodes_per_task")
+    pass_hat_k: dict[str, float] = Field(
+        default_factory=dict, description="unbiased pass^k (all k tries of a task succeed), k = 1..episodes_per_task"
+    )
     mean_turns: float
     invalid_action_rate: float = Field(description="invalid actions / actions")
     tokens_per_episode: float = Field(description="mean sampled (response) tokens per episode; 0 for scripted policies")

@@ -1,5 +1,5 @@
-"""Statistics of an evaluation: bootstrap confidence intervals, unbiased pass@k,
-and the significance tests behind ``agentgym compare``.
+"""Statistics of an evaluation: bootstrap confidence intervals, unbiased pass@k
+and pass^k, and the significance tests behind ``agentgym compare``.
 
 Episodes of one task are not independent (the same task is easy or hard for
 every sample), so every resampling here is over **tasks** (a cluster
@@ -14,6 +14,8 @@ interval.
 >>> import numpy as np
 >>> round(pass_at_k(n=10, c=3, k=1), 6)
 0.3
+>>> round(pass_hat_k(n=10, c=3, k=2), 6)
+0.066667
 >>> lo, hi = bootstrap_rate([np.array([1, 0, 1, 1])], [np.array([1, 1, 1, 1])], seed=0)
 >>> 0.0 <= lo <= 0.75 <= hi <= 1.0
 True
@@ -29,6 +31,8 @@ import numpy as np
 __all__ = [
     "pass_at_k",
     "mean_pass_at_k",
+    "pass_hat_k",
+    "mean_pass_hat_k",
     "bootstrap_rate",
     "Difference",
     "compare_rates",
@@ -57,6 +61,31 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def mean_pass_at_k(ns: Sequence[int], cs: Sequence[int], k: int) -> float | None:
     """pass@k averaged over the tasks with at least ``k`` samples (``None`` if none)."""
     values = [pass_at_k(n, c, k) for n, c in zip(ns, cs, strict=True) if n >= k]
+    return float(np.mean(values)) if values else None
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """Unbiased estimate of pass^k from ``n`` samples of which ``c`` succeeded:
+    the chance that ``k`` tries of the task *all* succeed (τ-bench's reliability
+    metric, Yao et al., 2024), ``C(c, k) / C(n, k)``, computed as a product.
+    pass^1 = pass@1; pass^k falls with k where pass@k rises.
+
+    >>> pass_hat_k(5, 5, 3), pass_hat_k(5, 2, 3), round(pass_hat_k(4, 3, 2), 3)
+    (1.0, 0.0, 0.5)
+    """
+    if not 0 <= c <= n:
+        raise ValueError(f"need 0 <= c <= n, got n={n}, c={c}")
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n, got n={n}, k={k}")
+    if c < k:
+        return 0.0
+    i = np.arange(k)
+    return float(np.prod((c - i) / (n - i)))
+
+
+def mean_pass_hat_k(ns: Sequence[int], cs: Sequence[int], k: int) -> float | None:
+    """pass^k averaged over the tasks with at least ``k`` samples (``None`` if none)."""
+    values = [pass_hat_k(n, c, k) for n, c in zip(ns, cs, strict=True) if n >= k]
     return float(np.mean(values)) if values else None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.evaluation.schema import EntryResult, Figures, Interval, TaskCounts
-from agentgym.evaluation.stats import bootstrap_rate, mean_pass_at_k
+from agentgym.evaluation.stats import bootstrap_rate, mean_pass_at_k, mean_pass_hat_k
 from agentgym.suites import SuiteEntry
 from agentgym.tasks import derive_seed
 from agentgym.trajectory import Trajectory
@@ -97,17 +97,23 @@ def _figures(by_task: Sequence[list[Trajectory]], k_max: int, interval: tuple[fl
                 family[key].append(float(metric))
     ns = [len(g) for g in by_task]
     cs = [int(sum(episode_success(t) for t in g)) for g in by_task]
-    pass_k = {}
+    pass_k, pass_hat = {}, {}
     for k in range(1, k_max + 1):
         value = mean_pass_at_k(ns, cs, k)
         if value is not None:
             pass_k[str(k)] = _r(value)
+        # pass^k (tau-bench's reliability: all k tries succeed), for every env: it is as cheap
+        # and as well defined as pass@k wherever a task has k episodes.
+        value = mean_pass_hat_k(ns, cs, k)
+        if value is not None:
+            pass_hat[str(k)] = _r(value)
     return Figures(
         episodes=n,
         failed_episodes=int(totals["failed"]),
         success=Interval(mean=_r(means["success"]), low=_r(interval[0]), high=_r(interval[1])),
         mean_reward=_r(means["return"]),
         pass_at_k=pass_k,
+        pass_hat_k=pass_hat,
         mean_turns=_r(means["turns"]),
         invalid_action_rate=_r(means["invalid_frac"]),
         tokens_per_episode=_r(means["tokens"]),
@@ -179,6 +185,7 @@ def overall_figures(
         return _r(np.mean([get(f) for f in figs]))
 
     ks = set.intersection(*(set(f.pass_at_k) for f in figs))
+    hat_ks = set.intersection(*(set(f.pass_hat_k) for f in figs))
     metric_keys = sorted(set().union(*(f.metrics for f in figs)))
     histogram: Counter[str] = Counter()
     for f in figs:
@@ -189,6 +196,7 @@ def overall_figures(
         success=Interval(mean=macro(lambda f: f.success.mean), low=_r(low), high=_r(high)),
         mean_reward=macro(lambda f: f.mean_reward),
         pass_at_k={k: macro(lambda f, k=k: f.pass_at_k[k]) for k in sorted(ks, key=int)},
+        pass_hat_k={k: macro(lambda f, k=k: f.pass_hat_k[k]) for k in sorted(hat_ks, key=int)},
         mean_turns=macro(lambda f: f.mean_turns),
         invalid_action_rate=macro(lambda f: f.invalid_action_rate),
         tokens_per_episode=macro(lambda f: f.tokens_per_episode),
