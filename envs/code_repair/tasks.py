@@ -95,13 +95,15 @@ class CodeRepairTasks(TaskGenerator):
             return built_pool(difficulty)
         from agentgym.envs.code_repair.swebench import load_instances
 
-        return load_instances(self.data) if difficulty == "easy" else []
+        return load_instances(self.data, self.cache_dir) if difficulty == "easy" else []
 
     def split_pool(self, split: Split, difficulty: str) -> list[dict[str, Any]]:
         key = (split, difficulty)
         if key not in self._pools:
             self._pools[key] = [
-                r for r in self.candidates(difficulty) if split_of(r["content_key"]) == split
+                r
+                for r in self.candidates(difficulty)
+                if (r.get("split") or split_of(r["content_key"])) == split
             ]
         return self._pools[key]
 
@@ -114,7 +116,7 @@ class CodeRepairTasks(TaskGenerator):
                 f"({len(self.candidates(difficulty))} tasks in all splits); pick another split or difficulty."
             )
         rec = pool[index % len(pool)]
-        meta = {k: v for k, v in rec.items() if k not in ("prompt", "content_key")}
+        meta = {k: v for k, v in rec.items() if k not in ("prompt", "content_key", "split")}
         return Task(
             f"code_repair/{split}/{difficulty}/{index}",
             rec["prompt"],
@@ -281,7 +283,22 @@ def built_pool(difficulty: str) -> list[dict[str, Any]]:
             f"no task manifest at {MANIFEST}; run scripts/build_code_repair_tasks.py first."
         )
     data = json.loads(MANIFEST.read_text())
-    return [t for t in data["tasks"] if t.get("difficulty", "easy") == difficulty]
+    out = []
+    for t in data["tasks"]:
+        if t.get("difficulty", "easy") != difficulty:
+            continue
+        if (
+            t.get("pass_to_pass") is None
+        ):  # kept once per project: its stable tests minus FAIL_TO_PASS
+            f2p = set(t["fail_to_pass"])
+            t = {
+                **t,
+                "pass_to_pass": [
+                    x for x in data["projects"][t["project"]]["stable_tests"] if x not in f2p
+                ],
+            }
+        out.append(t)
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -319,3 +319,57 @@ def test_tiny_model_rollout(cache) -> None:
     oracle = collect("CodeRepair-v0", agentgym.load_policy("oracle"), tasks=1, group_size=1, split="val",
                      env_kwargs={"sandbox": "process", "cache_dir": str(cache)})  # fmt: skip
     assert all(t.success for t in oracle)
+
+
+# ---------------------------------------------------------------------------
+# Bring your own tasks: SWE-bench-style JSONL
+# ---------------------------------------------------------------------------
+def _instance_file(tmp_path):
+    repo = tmp_path / "snapshots" / "mylib"
+    (repo / "mylib").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "mylib" / "__init__.py").write_text("")
+    core = (
+        "def add(a, b):\n    return a + b\n\n\ndef mean(xs):\n    return sum(xs) / (len(xs) + 1)\n"
+    )
+    (repo / "mylib" / "core.py").write_text(core)
+    (repo / "tests" / "test_core.py").write_text(
+        "from mylib.core import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    fixed = core.replace("(len(xs) + 1)", "len(xs)")
+    patch = patches.make_patch({"mylib/core.py": core}, {"mylib/core.py": fixed})
+    tests_after = (repo / "tests" / "test_core.py").read_text().replace(
+        "import add\n", "import add, mean\n"
+    ) + "\n\ndef test_mean():\n    assert mean([1, 2, 3]) == 2\n"
+    test_patch = patches.make_patch(
+        {"tests/test_core.py": (repo / "tests" / "test_core.py").read_text()},
+        {"tests/test_core.py": tests_after},
+    )
+    inst = {
+        "instance_id": "mylib-1", "repo": "snapshots/mylib", "patch": patch, "test_patch": test_patch,
+        "FAIL_TO_PASS": json.dumps(["tests/test_core.py::test_mean"]), "PASS_TO_PASS": ["tests/test_core.py::test_add"],
+        "problem_statement": "mean([1, 2, 3]) returns 1.5; it should be 2.",
+    }  # fmt: skip
+    path = tmp_path / "instances.jsonl"
+    path.write_text(json.dumps(inst) + "\n")
+    return path
+
+
+def test_swebench_instances_load_as_tasks(tmp_path) -> None:
+    path = _instance_file(tmp_path)
+    env = CodeRepairEnv(
+        data=str(path), split="test", sandbox="process", cache_dir=tmp_path / "cache"
+    )
+    obs, info = env.reset(options={"task_index": 0})
+    assert "mean([1, 2, 3]) returns 1.5" in obs
+    assert "test_mean" not in (env.ws.root / "tests" / "test_core.py").read_text(), (
+        "the test patch is hidden"
+    )
+    assert env.task.meta["gold_locations"] == [["mylib/core.py", "mean"]]
+    metrics = run_scripted_episode(env, 0, options={"task_index": 0})[-1]
+    assert metrics["success"] == 1.0 and metrics["return"] == 1.0
+    env.reset(options={"task_index": 0})
+    assert env.step("submit()")[1] == 0.0
+    env.close()
+    with pytest.raises(Exception, match="neither 'tiny', 'built'"):
+        CodeRepairEnv(data=str(tmp_path / "nope.jsonl"), split="test", sandbox="process").reset()
