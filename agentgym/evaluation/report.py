@@ -109,12 +109,12 @@ def turns_plot(results: EvalResults, path: str | os.PathLike[str] | None = None)
 
     top = max([int(k) for e in results.entries for k in e.figures.turns_histogram] or [1])
     xs = np.arange(0, top + 1)
-    # The legend goes right of the axes, where no bar can be (inside, it covered the tallest one).
-    fig, ax = plt.subplots(figsize=(8.5, 3.4))
+    fig, ax = plt.subplots(figsize=(6, 3.4))
     bottom = np.zeros(len(xs))
     for e in results.entries:
         counts = np.array([e.figures.turns_histogram.get(str(x), 0) for x in xs], dtype=float)
-        ax.bar(xs, counts, bottom=bottom, label=_short(e.label), width=0.9)
+        label = _short(e.label)
+        ax.bar(xs, counts, bottom=bottom, label=label if len(label) <= 60 else label[:57] + "...", width=0.9)
         bottom += counts
     from matplotlib.ticker import MaxNLocator
 
@@ -124,7 +124,11 @@ def turns_plot(results: EvalResults, path: str | os.PathLike[str] | None = None)
     ax.set_xlabel("turns per episode")
     ax.set_ylabel("episodes")
     ax.set_title("episode length")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    # The legend goes right of the axes, where no bar can be (inside, it covered the tallest
+    # one), and the figure widens by its width.
+    legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    fig.canvas.draw()
+    fig.set_size_inches(6 + legend.get_window_extent().width / fig.dpi + 0.2, 3.4)
     return _save(fig, path)
 
 
