@@ -12,7 +12,16 @@ trajectories that share a ``group_id``.
            dense rewards, the GiGPO + IGPO combination)
 ``igpo``   information-gain turn rewards + outcome, z-normalised separately,
            discounted; needs :func:`score_information_gain` first
+``reinforce_rej``  return minus the group mean, on the groups that
+           :func:`reject_groups` keeps (neither all solved nor all failed)
+``raft``   weight 1 on the turns of successful episodes (:func:`raft_select`);
+           the trainer takes an SFT step on them
+``stratified``  ``alpha`` * return normalised within its stratum (same tool-call
+           counts, or another structural key) + ``(1 - alpha)`` * GRPO's
 =========  ==================================================================
+
+:func:`empg` modulates any estimator's advantages by the turns' step entropies
+(EMPG).
 
 :func:`reweight_rewards` (the trainer's ``reward_weights``) recomputes turn
 rewards from the env's reward parts before any estimator runs.
@@ -30,23 +39,30 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentgym.credit._common import discounted_returns, normalize
+from agentgym.credit.empg import empg, empg_metrics
 from agentgym.credit.filtering import FilterStats, filter_groups
 from agentgym.credit.gigpo import gigpo, step_advantages, step_group_stats, step_groups
 from agentgym.credit.grpo import episode_advantages, grpo
 from agentgym.credit.igpo import igpo, igpo_rewards
+from agentgym.credit.raft import raft, raft_select
+from agentgym.credit.reinforce_rej import RejectDecision, reinforce, reject_groups, rejection_stats
 from agentgym.credit.rloo import rloo
 from agentgym.credit.scoring import answer_scores, score_information_gain
 from agentgym.credit.shaping import reweight_rewards
+from agentgym.credit.stratified import strata, strata_stats, stratified
 from agentgym.errors import ConfigError, did_you_mean
 from agentgym.trajectory import Trajectory
 
 __all__ = [
     "ESTIMATORS",
     "FilterStats",
+    "RejectDecision",
     "answer_scores",
     "advantage_metrics",
     "compute_advantages",
     "discounted_returns",
+    "empg",
+    "empg_metrics",
     "episode_advantages",
     "filter_groups",
     "gigpo",
@@ -55,12 +71,20 @@ __all__ = [
     "igpo_rewards",
     "needs_scoring",
     "normalize",
+    "raft",
+    "raft_select",
+    "reinforce",
+    "reject_groups",
+    "rejection_stats",
     "reweight_rewards",
     "rloo",
     "score_information_gain",
     "step_advantages",
     "step_group_stats",
     "step_groups",
+    "strata",
+    "strata_stats",
+    "stratified",
 ]
 
 ESTIMATORS: dict[str, Callable[..., list[list[float]]]] = {
@@ -68,6 +92,9 @@ ESTIMATORS: dict[str, Callable[..., list[list[float]]]] = {
     "rloo": rloo,
     "gigpo": gigpo,
     "igpo": igpo,
+    "reinforce_rej": reinforce,
+    "raft": raft,
+    "stratified": stratified,
 }
 
 
@@ -79,7 +106,10 @@ def needs_scoring(estimator: str, params: dict[str, Any] | None = None) -> bool:
 def compute_advantages(
     estimator: str, trajectories: Sequence[Trajectory], **params: Any
 ) -> list[list[float]]:
-    """Dispatch to an estimator by name (``"grpo"``, ``"rloo"``, ``"gigpo"``, ``"igpo"``).
+    """Dispatch to an estimator by name (``"grpo"``, ``"rloo"``, ``"gigpo"``, ``"igpo"``,
+    ``"reinforce_rej"``, ``"raft"``, ``"stratified"``). ``reinforce_rej`` and ``raft``
+    compute the advantage of the trajectories their selection kept
+    (:func:`reject_groups`, :func:`raft_select`: the trainer selects first).
 
     >>> compute_advantages("rloo", [])
     []
