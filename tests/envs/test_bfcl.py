@@ -302,3 +302,25 @@ def test_anchor_is_the_state_not_the_history() -> None:
     assert a.state_key() == b.state_key()  # a repeated read learns nothing new
     b.step(C("touch", file_name="new.txt"))
     assert a.state_key() != b.state_key()
+
+
+@needs_bfcl
+def test_paths_and_injection_strings_stay_inside_bfcls_in_memory_back_end(tmp_path: Any) -> None:
+    """``..`` is a legitimate BFCL move (gold trajectories ``cd('..')``), so it is not refused:
+    BFCL's file system is an in-memory tree, and its own answers stand (as under BFCL)."""
+    import ast
+
+    from agentgym.envs.tools.bfcl.reference import call_string
+
+    marker = tmp_path / "pwned"
+    injection = f"'); __import__('os').system('touch {marker}') #"
+    env = start_fs()
+    before = env.backend_digest()
+    for action in (C("cd", folder="../../../etc"), C("cat", file_name="/etc/passwd"),
+                   C("grep", file_name=injection, pattern=injection)):
+        obs, _, _, _, info = env.step(action)
+        assert info["action_valid"] and '{"error": ' in obs, obs[:200]
+    assert env.backend_digest() == before and not marker.exists()
+    # What BFCL's checker is given evaluates to the same string, never to code.
+    text = call_string("grep", {"file_name": injection, "pattern": injection})
+    assert ast.literal_eval(ast.parse(text, mode="eval").body.keywords[0].value) == injection

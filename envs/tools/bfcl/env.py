@@ -19,7 +19,11 @@ Calls run on the back-ends in order and their results are BFCL's strings
 (``Error during execution: ...`` included: the back-end's own errors are
 results, as under BFCL). An action with a malformed, unknown or badly typed
 call runs nothing (checked before any call runs): an ``Error:`` observation,
-``action_valid=False``, the back-ends untouched.
+``action_valid=False``, the back-ends untouched. Paths (``cd('..')``, which the
+gold trajectories use) are BFCL's own business: its file system is an in-memory
+tree that answers a path it refuses with an error result; nothing touches the disk.
+Observations run up to 65,536 characters (``max_observation_chars``: long-context
+listings are long).
 Reward parts (at the end of the last user turn; see :mod:`.reward`): ``state``
 and ``response`` (0.5 each by default), and ``invalid_action`` (base class).
 ``success`` is BFCL's verdict: every turn with a non-empty ground truth had a
