@@ -52,6 +52,8 @@ class HumanPolicy:
         show_system: Print the system message at the start of an episode.
     """
 
+    quit_error = QUIT  # the error of an episode the player quit (``agentgym play`` reads it here)
+
     def __init__(
         self,
         input_fn: Callable[[str], str] | None = None,
