@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,17 @@ STATE_FILE = "trainer_state.pt"
 @dataclass
 class TrainState:
     """Where a run is: the next iteration to run, the next train task index,
-    optimizer steps taken and steps skipped (non-finite)."""
+    optimizer steps taken and steps skipped (non-finite), and the environment
+    steps taken (methods compare at equal environment steps). A checkpoint
+    written before ``env_steps`` existed resumes with it at 0."""
 
     iteration: int = 0
     task_cursor: int = 0
     optimizer_steps: int = 0
     skipped_steps: int = 0
     log_lines: int = 0  # rows of metrics.jsonl written up to this point
+    env_steps: int = 0  # environment steps (turns) of all training rollouts so far, all processes
+    curriculum: dict[str, Any] = field(default_factory=dict)  # the curriculum's task results (agentgym.train.curriculum)
 
 
 def rng_state(policy: Any = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 __all__ = ["TrainConfig", "SFTConfig", "add_config_arguments", "config_from_namespace", "to_toml"]
 
-Estimator = Literal["grpo", "rloo", "gigpo", "igpo"]
+Estimator = Literal["grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "raft", "stratified"]
 
 
 TRACKERS = ("wandb", "mlflow")
@@ -75,8 +76,14 @@ class TrainConfig:
     group_size: int = _f(4, "rollouts per task (the group GRPO/GiGPO normalise within)")
     max_turns: int = _f(8, "turn limit of an episode (truncation)")
     history: int | None = _f(None, "turns of history kept in the prompt (None: all)")
+    curriculum: bool = _f(False, "self-evolving curriculum (WebRL): replay tasks solved sometimes but not always, "
+                                 "then failed ones, before fresh ones (agentgym.train.curriculum)")
+    curriculum_window: int = _f(4, "curriculum: a task's success rate is over its last this many episodes")
+    curriculum_replay: float = _f(0.5, "curriculum: at most this fraction of an iteration's tasks are replays")
+    curriculum_retries: int = _f(3, "curriculum: a task never solved is replayed until picked this many times")
     # --- credit assignment ----------------------------------------------
-    estimator: Estimator = _f("gigpo", "advantage estimator: grpo, rloo, gigpo or igpo")
+    estimator: Estimator = _f("gigpo", "advantage estimator: grpo, rloo, gigpo, igpo, reinforce_rej (REINFORCE on the "
+                                       "groups rej_drop keeps), raft (SFT on successful episodes) or stratified")
     norm: Literal["mean_std", "mean"] = _f("mean_std", "group normalisation: 'mean_std' (z-score) or 'mean'")
     gamma: float = _f(0.95, "discount of GiGPO's step-level returns")
     omega: float = _f(1.0, "weight of GiGPO's step-level advantage")
@@ -88,6 +95,18 @@ class TrainConfig:
                 "or 'logprob' (gain in mean log-prob)"
     )
     filter_groups: bool = _f(False, "drop groups whose returns are all equal (DAPO dynamic sampling)")
+    rej_drop: Literal["both", "all_failure", "all_success"] = _f(
+        "both", "reinforce_rej: which groups to drop, by outcome: 'both' (all solved or all failed: the paper's), "
+                "'all_failure' or 'all_success'"
+    )
+    strata_key: str = _f("tool_calls", "stratified: the structural key of a stratum: 'tool_calls' (calls of each "
+                                       "tool name), 'turns', 'metric:NAME' or 'package.module:function'")
+    strata_alpha: float = _f(0.5, "stratified: weight of the within-stratum advantage (1 - it: GRPO's group one)")
+    empg: bool = _f(False, "EMPG: scale each turn's advantage by its step entropy (confident turns up) and add "
+                           "the future-clarity bonus; any estimator but raft")
+    empg_k: float = _f(1.0, "EMPG: sharpness k of the scale exp(-k * normalised step entropy)")
+    empg_k_future: float = _f(1.0, "EMPG: sharpness of the future-clarity bonus exp(-k_future * next turn's entropy)")
+    empg_zeta: float = _f(0.1, "EMPG: weight zeta of the future-clarity bonus (0 disables it)")
     reward_weights: dict[str, float] = _f(
         {}, "weights of the env's reward parts in the training reward, as JSON (parts not named keep 1; "
             "e.g. '{\"invalid_action\": 0, \"question\": 0}' trains on success alone; validation is unaffected)"
@@ -131,7 +150,7 @@ class TrainConfig:
                 f"estimator {self.estimator!r} is not known.{did_you_mean(self.estimator, typing.get_args(Estimator))} "
                 f"Choose one of {', '.join(typing.get_args(Estimator))}."
             )
-        if self.estimator in ("grpo", "rloo", "gigpo", "igpo") and self.group_size < 2:
+        if self.estimator in ("grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "stratified") and self.group_size < 2:
             raise ConfigError(
                 f"group_size={self.group_size}: {self.estimator} compares rollouts of the same task, "
                 "so it needs group_size >= 2 (4-8 is usual)."
@@ -158,6 +177,7 @@ class TrainConfig:
         if self.step_rewards == "igpo" and self.estimator != "gigpo":
             raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' with it.")
         check_reward_weights(self.reward_weights)
+        self._check_methods()
         unknown = [t for t in self.report_to if t not in TRACKERS]
         if unknown:
             raise ConfigError(
@@ -172,6 +192,30 @@ class TrainConfig:
                 f"({self.tasks_per_iter} x {self.group_size}); lower it or collect more."
             )
 
+    def _check_methods(self) -> None:
+        """The options of Reinforce-Rej, RAFT, Stratified GRPO, EMPG and the curriculum."""
+        if self.rej_drop not in ("both", "all_failure", "all_success"):
+            raise ConfigError(f"rej_drop={self.rej_drop!r} is not known: use 'both' (the paper's Reinforce-Rej), "
+                              "'all_failure' or 'all_success'.")
+        if self.estimator == "raft" and (self.kl_coef or self.entropy_coef or self.empg):
+            raise ConfigError("estimator='raft' trains with the plain SFT loss on successful episodes: set kl_coef=0, "
+                              "entropy_coef=0 and empg=false with it (or choose a policy-gradient estimator).")
+        if self.curriculum_window < 1 or self.curriculum_retries < 1 or not 0.0 <= self.curriculum_replay <= 1.0:
+            raise ConfigError(f"curriculum_window={self.curriculum_window} and curriculum_retries="
+                              f"{self.curriculum_retries} must be >= 1 and curriculum_replay={self.curriculum_replay} "
+                              "in [0, 1] (defaults: 4, 3, 0.5).")
+        if not 0.0 <= self.strata_alpha <= 1.0:
+            raise ConfigError(f"strata_alpha={self.strata_alpha} must lie in [0, 1] (1: within-stratum only, "
+                              "0: GRPO's group normalisation).")
+        if self.estimator == "stratified":
+            from agentgym.credit.stratified import resolve_key
+
+            resolve_key(self.strata_key)  # raises with the accepted forms
+        for name in ("empg_k", "empg_k_future", "empg_zeta"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ConfigError(f"{name}={v} must be a finite number >= 0 (defaults: 1, 1, 0.1).")
+
     # ------------------------------------------------------------------
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
@@ -185,8 +229,10 @@ class TrainConfig:
         """Keyword arguments of the chosen estimator."""
         if self.estimator == "grpo":
             return {"norm": self.norm}
-        if self.estimator == "rloo":
+        if self.estimator in ("rloo", "reinforce_rej", "raft"):
             return {}
+        if self.estimator == "stratified":
+            return {"alpha": self.strata_alpha, "key": self.strata_key, "norm": self.norm}
         if self.estimator == "igpo":
             return {"gamma": self.igpo_gamma, "norm": self.norm}
         return {"gamma": self.gamma, "omega": self.omega, "norm": self.norm,

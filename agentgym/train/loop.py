@@ -6,9 +6,12 @@
         trajectories = rollout(...)              # G episodes for each of this process's tasks
         reweight_rewards(...)                    # only with reward_weights: shape the reward
         filter_groups(...)                       # only with filter_groups: drop groups of equal returns
+        reject_groups(...) / raft_select(...)    # reinforce_rej: drop all-solved/all-failed groups; raft: successes
         score_information_gain(policy, ...)      # IGPO only: one batched no-grad pass over the groups kept
-        advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO, per turn
-        update_policy(...)                       # PPO-clip epochs x mini-batches, AdamW
+        advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO / Reinforce-Rej / Stratified, per turn
+        precompute(...)                          # no-grad passes: old log-probs, reference, EMPG's step entropies
+        empg(advantages, entropies)              # only with empg: entropy-modulated advantages
+        update_policy(...)                       # PPO-clip (RAFT: SFT) epochs x mini-batches, AdamW
         log, validate, checkpoint
 
 Distribution: launched with ``accelerate launch``, each process collects the
@@ -33,18 +36,34 @@ from typing import Any
 from agentgym.credit import (
     advantage_metrics,
     compute_advantages,
+    empg,
+    empg_metrics,
     filter_groups,
     needs_scoring,
+    raft_select,
+    reject_groups,
+    rejection_stats,
     reweight_rewards,
     score_information_gain,
     step_group_stats,
+    strata_stats,
 )
 from agentgym.evaluation.summary import episode_means, episode_totals
+from agentgym.tasks import derive_seed
+from agentgym.train import curriculum
 from agentgym.train.checkpoint import TrainState
 from agentgym.train.config import TrainConfig
 from agentgym.train.run import TrainingRun
-from agentgym.train.update import Dist, build_samples, build_units, precompute, update_policy
-from agentgym.trajectory import Trajectory
+from agentgym.train.update import (
+    Dist,
+    build_samples,
+    build_units,
+    precompute,
+    set_advantages,
+    turn_entropies,
+    update_policy,
+)
+from agentgym.trajectory import Trajectory, append_jsonl
 
 __all__ = ["train", "TrainResult", "rollout_metrics"]
 
@@ -86,9 +105,14 @@ def train(
     for done, iteration in enumerate(range(run.state.iteration, config.iterations), start=1):
         metrics: dict[str, float] = {}
         t0 = time.perf_counter()
-        # 1. Rollouts: group_size episodes for each of this process's tasks.
-        trajectories = run.rollout(iteration)
+        # 1. Rollouts: group_size episodes for each of this process's tasks (the
+        #    next fresh ones, or the curriculum's pick).
+        trajectories = _curriculum_rollout(run, iteration, metrics) if config.curriculum else run.rollout(iteration)
         metrics.update(rollout_metrics(trajectories, run.dist))
+        steps = run.dist.sum_floats({"rollout/env_steps": float(sum(len(t.turns) for t in trajectories))})
+        run.state.env_steps += int(steps["rollout/env_steps"])
+        metrics.update(steps)
+        metrics["rollout/env_steps_total"] = float(run.state.env_steps)
         if config.reward_weights:  # the training reward: reweighted reward parts
             trajectories = reweight_rewards(trajectories, config.reward_weights)
             metrics["rollout/train_return"] = rollout_metrics(trajectories, run.dist)["rollout/return"]
@@ -99,6 +123,7 @@ def train(
         if config.filter_groups:
             trainable, dropped = filter_groups(trainable)
             metrics.update(run.dist.sum_floats(dropped.as_metrics()))
+        trainable = _select(config, trainable, metrics, run.dist)
         # 3. IGPO scoring (only if the estimator reads Turn.info_gain).
         if needs_scoring(config.estimator, config.credit_params()):
             score_information_gain(run.policy, trainable, micro_batch_size=config.micro_batch_size,
@@ -106,14 +131,26 @@ def train(
         t2 = time.perf_counter()
         # 4. Credit assignment: one advantage per turn.
         advantages = compute_advantages(config.estimator, trainable, **config.credit_params())
+        units = build_units(build_samples(trainable, advantages), pack=config.pack)
         t3 = time.perf_counter()
-        metrics.update(advantage_metrics(advantages))
         if config.estimator == "gigpo":
             metrics.update(step_group_stats(trainable, similarity=config.similarity))
-        # 5. Policy update: PPO-clip epochs over mini-batches of turns (packed per
-        #    trajectory where the tokens chain), AdamW.
-        units = build_units(build_samples(trainable, advantages), pack=config.pack)
+        if config.estimator == "stratified":
+            metrics.update(strata_stats(trainable, config.strata_key))
+        # 5. No-grad passes before the update: old log-probs (several epochs or
+        #    mini-batches), the reference (KL), the step entropies (EMPG).
         precompute(run.train_model, run.reference, units, config, run.pad_token_id)
+        if config.empg:  # entropy-modulated advantages, then into the samples
+            entropies = turn_entropies(units, trainable)
+            advantages = empg(advantages, entropies, k=config.empg_k, k_future=config.empg_k_future,
+                              zeta=config.empg_zeta)
+            set_advantages(units, advantages)
+            metrics.update(empg_metrics(entropies))
+        metrics.update(advantage_metrics(advantages))
+        t35 = time.perf_counter()
+        metrics["time/precompute"] = t35 - t3
+        # 6. Policy update: PPO-clip (RAFT: SFT) epochs over mini-batches of turns
+        #    (packed per trajectory where the tokens chain), AdamW.
         metrics.update(update_policy(run.train_model, run.optimizer, run.scheduler, units, config,
                                      pad_token_id=run.pad_token_id, iteration=iteration, dist=run.dist))
         metrics["train/rows"] = float(len(units))
@@ -121,7 +158,7 @@ def train(
         run.state.iteration = iteration + 1
         run.state.optimizer_steps += int(metrics["train/optimizer_steps"])
         run.state.skipped_steps += int(metrics["train/skipped_steps"])
-        # 6. Log, validate, checkpoint.
+        # 7. Log, validate, checkpoint.
         metrics.update(_timing(t0, t1, t2, t3, t4, metrics))
         run.log(iteration, metrics)
         history.append({"iteration": iteration, **metrics})
@@ -137,6 +174,52 @@ def train(
             return TrainResult(history, run.policy, run.out_dir, state=run.state)
     final, curve = run.finish()
     return TrainResult(history, run.policy, run.out_dir, final, curve, run.state)
+
+
+def _curriculum_rollout(run: TrainingRun, iteration: int, metrics: dict[str, float]) -> list[Trajectory]:
+    """``run.rollout`` on the tasks :func:`agentgym.train.curriculum.pick` chooses,
+    then the results recorded (summed over processes: every process keeps the
+    same curriculum state, so all pick the same tasks)."""
+    cfg = run.config
+    indices, mix = curriculum.pick(run.state.curriculum, cfg.tasks_per_iter, cursor=run.state.task_cursor,
+                                   seed=cfg.seed, iteration=iteration, replay=cfg.curriculum_replay,
+                                   retries=cfg.curriculum_retries)
+    metrics.update(mix)
+    tasks = run.tasks("train", indices)  # this process's share, as run.rollout takes it
+    local = indices[run.dist.rank :: run.dist.world]
+    run.model.eval()
+    trajectories = run._collect(tasks, group_size=cfg.group_size, split="train",
+                                seed=derive_seed("rollout", cfg.seed, iteration, run.dist.rank) % 2**31)
+    run.state.task_cursor += int(mix["curriculum/fresh"])
+    if cfg.save_rollouts:
+        suffix = f"-rank{run.dist.rank}" if run.dist.world > 1 else ""
+        append_jsonl(run.out_dir / f"rollouts{suffix}.jsonl", trajectories)
+    index_of = {task.id: i for task, i in zip(tasks, local, strict=True)}
+    counts = dict.fromkeys((f"{i}/{k}" for i in indices for k in ("s", "n")), 0.0)
+    for t in trajectories:
+        i = index_of[t.task_id]
+        counts[f"{i}/s"] += float(t.success)
+        counts[f"{i}/n"] += 1.0
+    counts = run.dist.sum_floats(counts)
+    curriculum.record(run.state.curriculum, {i: (counts[f"{i}/s"], counts[f"{i}/n"]) for i in indices},
+                      window=cfg.curriculum_window)
+    return trajectories
+
+
+def _select(config: TrainConfig, trainable: list[Trajectory], metrics: dict[str, float], dist: Dist) -> list[Trajectory]:
+    """The estimator's own selection: Reinforce-Rej's rejection rule (which groups
+    it dropped and why is logged) or RAFT's successful episodes."""
+    if config.estimator == "reinforce_rej":
+        kept, decisions = reject_groups(trainable, drop=config.rej_drop)
+        metrics.update(dist.sum_floats(rejection_stats(decisions).as_metrics("credit/rej_")))
+        return kept
+    if config.estimator == "raft":
+        kept = raft_select(trainable)
+        counts = dist.sum_floats({"kept": float(len(kept)), "seen": float(len(trainable))})
+        metrics["credit/raft_kept"] = counts["kept"]
+        metrics["credit/raft_kept_frac"] = counts["kept"] / counts["seen"] if counts["seen"] else 0.0
+        return kept
+    return trainable
 
 
 def _due(done: int, every: int, total: int) -> bool:

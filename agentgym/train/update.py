@@ -5,6 +5,8 @@ advantage. Per mini-batch: token-mean loss over all its response tokens
 (micro-batched forward/backward, gradients summed), gradients summed across
 processes, then one optimizer step (skipped when the mini-batch holds no
 tokens on any process, or a loss or gradient is not finite).
+With ``estimator="raft"`` (RAFT) the loss is the SFT loss instead: the
+token-mean negative log-likelihood of the kept (successful) turns' responses.
 
 Packing (``config.pack``, on by default): the turns of one trajectory whose
 token ids chain (full history) are scored as one row (:mod:`agentgym.train.scoring`);
@@ -35,16 +37,17 @@ import torch
 
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
-from agentgym.train.loss import policy_loss
+from agentgym.train.loss import masked_sum, policy_loss, sft_loss
 from agentgym.train.optim import Dist, grad_sync, optimizer_step, zero_micro_step
 from agentgym.train.scoring import PackedRow, pack_chain, packed_logprobs
 from agentgym.trajectory import Trajectory
 
-__all__ = ["Sample", "build_samples", "build_units", "update_policy", "Dist"]
+__all__ = ["Sample", "build_samples", "build_units", "set_advantages", "turn_entropies", "update_policy", "Dist"]
 
 logger = logging.getLogger(__name__)
 
-STAT_KEYS = ("pg", "kl", "entropy", "clip_frac", "ratio", "approx_kl_old", "tokens", "behaviour_gap")
+STAT_KEYS = ("pg", "kl", "entropy", "clip_frac", "ratio", "approx_kl_old", "tokens", "behaviour_gap", "nll")
+PG_KEYS = ("loss/pg", "loss/clip_frac", "loss/ratio_mean", "loss/approx_kl_old")  # not logged under RAFT's SFT loss
 
 
 @dataclass
@@ -58,6 +61,8 @@ class Sample:
     old: torch.Tensor | None = field(default=None, repr=False)  # (R,) log-probs before the update
     ref: torch.Tensor | None = field(default=None, repr=False)  # (R,) under the reference
     trajectory: int = -1  # index of its trajectory (turns of one trajectory may be packed)
+    turn: int = -1  # index of its turn in the trajectory
+    entropy: float | None = None  # mean token entropy before the update (EMPG's step entropy; precompute)
     group: str = ""  # its group (task): a group's rows share a micro-batch, which scores their prompt once
 
 
@@ -70,11 +75,28 @@ def build_samples(trajectories: Sequence[Trajectory], advantages: Sequence[Seque
     for k, (traj, row) in enumerate(zip(trajectories, advantages, strict=True)):
         if traj.failed:
             continue
-        for turn, adv in zip(traj.turns, row, strict=True):
+        for t, (turn, adv) in enumerate(zip(traj.turns, row, strict=True)):
             if turn.response_ids and turn.prompt_ids:
                 out.append(Sample(turn.prompt_ids, turn.response_ids, turn.logprobs, float(adv), trajectory=k,
-                                  group=traj.group_id))
+                                  turn=t, group=traj.group_id))
     return out
+
+
+def turn_entropies(units: Sequence[Unit], trajectories: Sequence[Trajectory]) -> list[list[float | None]]:
+    """Each turn's step entropy from :func:`precompute` (``Sample.entropy``), laid
+    out like the advantages; None for a turn without sampled tokens."""
+    out: list[list[float | None]] = [[None] * len(t.turns) for t in trajectories]
+    for unit in units:
+        for s in unit:
+            out[s.trajectory][s.turn] = s.entropy
+    return out
+
+
+def set_advantages(units: Sequence[Unit], advantages: Sequence[Sequence[float]]) -> None:
+    """Give every sample its turn's advantage (after a modulation such as EMPG)."""
+    for unit in units:
+        for s in unit:
+            s.advantage = float(advantages[s.trajectory][s.turn])
 
 
 def build_units(samples: Sequence[Sample], pack: bool = True) -> list[Unit]:
@@ -161,14 +183,20 @@ def _score(model: Any, units: Sequence[Unit], config: TrainConfig, pad: int, *, 
 
 @torch.no_grad()
 def precompute(model: Any, reference: Any, units: Sequence[Unit], config: TrainConfig, pad: int) -> None:
-    """Fill ``sample.old`` (when the update is not a single on-policy step) and
-    ``sample.ref`` (when the KL is on), in no-grad passes."""
+    """Fill ``sample.old`` (when the update is not a single on-policy step),
+    ``sample.entropy`` (EMPG: the turn's mean token entropy, from the same pass)
+    and ``sample.ref`` (when the KL is on), in no-grad passes."""
     micro = _micro_batches(units, config.micro_batch_size)
-    if config.ppo_epochs > 1 or config.num_mini_batches > 1:
+    need_old = config.ppo_epochs > 1 or config.num_mini_batches > 1
+    if need_old or config.empg:
         for batch in micro:
-            scores, flat = _score(model, batch, config, pad)
+            scores, flat = _score(model, batch, config, pad, entropy=config.empg, entropy_grad=False)
             for i, s in enumerate(flat):
-                s.old = scores.logprobs[i, : len(s.response_ids)].detach().cpu()
+                n = len(s.response_ids)
+                if need_old:
+                    s.old = scores.logprobs[i, :n].detach().cpu()
+                if config.empg:
+                    s.entropy = float(scores.entropy[i, :n].mean())
     if reference.needed:
         ref_model, ctx = reference.context()
         with ctx:
@@ -200,13 +228,11 @@ def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, nu
     on_policy = micro[0].old is None
     old = lp.detach() if on_policy else _pad([s.old for s in micro], R).to(dev)  # type: ignore[misc]
     ref = _pad([s.ref for s in micro], R).to(dev) if micro[0].ref is not None else None  # type: ignore[misc]
-    adv = torch.tensor([s.advantage for s in micro], dtype=lp.dtype, device=dev)  # (b,)
-    out = policy_loss(
-        lp, old, adv, mask,
-        clip_eps_low=config.clip_eps_low, clip_eps_high=config.clip_eps_high,
-        ref_logprobs=ref, kl_coef=config.kl_coef,
-        entropy=scores.entropy, entropy_coef=config.entropy_coef, num_tokens=num_tokens,
-    )
+    if config.estimator == "raft":  # RAFT: plain SFT on the (successful) turns; no ratio, no advantage
+        out = sft_loss(lp, mask, num_tokens=num_tokens)
+        out.stats["entropy"] = float(masked_sum(scores.entropy.detach(), mask))
+    else:
+        out = _pg_loss(lp, old, ref, mask, scores.entropy, micro, config, num_tokens)
     loss = float(out.loss.detach())
     # Backward even when non-finite: with DDP every process must join the
     # gradient all-reduce; the non-finite gradients then skip the step everywhere.
@@ -215,6 +241,18 @@ def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, nu
     behaviour = _pad([torch.tensor(s.behaviour_logprobs[: len(s.response_ids)]) for s in micro], R).to(dev)
     gap = ((behaviour - old).abs() * mask).sum()
     return loss, {**out.stats, "behaviour_gap": float(gap)}
+
+
+def _pg_loss(lp: torch.Tensor, old: torch.Tensor, ref: torch.Tensor | None, mask: torch.Tensor, entropy: Any,
+             micro: list[Sample], config: TrainConfig, num_tokens: float) -> Any:
+    """The PPO-clip loss of one micro-batch (its samples' advantages, one per row)."""
+    adv = torch.tensor([s.advantage for s in micro], dtype=lp.dtype, device=lp.device)  # (b,)
+    return policy_loss(
+        lp, old, adv, mask,
+        clip_eps_low=config.clip_eps_low, clip_eps_high=config.clip_eps_high,
+        ref_logprobs=ref, kl_coef=config.kl_coef,
+        entropy=entropy, entropy_coef=config.entropy_coef, num_tokens=num_tokens,
+    )
 
 
 def update_policy(
@@ -265,6 +303,8 @@ def update_policy(
             if outcome.applied:
                 grad_norms.append(outcome.grad_norm)
     metrics = _update_metrics(dist.sum_floats(totals), counts, grad_norms, optimizer)
+    for key in PG_KEYS if config.estimator == "raft" else ("loss/nll",):
+        del metrics[key]
     if not (units and units[0][0].ref is not None):
         del metrics["loss/kl"]  # no reference pass ran (kl_coef = 0)
     if dist.world > 1:
@@ -274,7 +314,7 @@ def update_policy(
 
 def _update_metrics(totals: dict[str, float], counts: dict[str, int], norms: list[float], optimizer: Any) -> dict[str, float]:
     tokens = max(1.0, totals["tokens"])
-    m = {f"loss/{k}": totals[k] / tokens for k in ("pg", "kl", "entropy", "clip_frac", "approx_kl_old")}
+    m = {f"loss/{k}": totals[k] / tokens for k in ("pg", "kl", "entropy", "clip_frac", "approx_kl_old", "nll")}
     m["loss/ratio_mean"] = totals["ratio"] / tokens
     m["train/behaviour_logprob_gap"] = totals["behaviour_gap"] / tokens
     m["train/optimizer_steps"] = float(counts["applied"])
