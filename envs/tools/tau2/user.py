@@ -22,6 +22,10 @@ talk through one interface (``opening(view)``, ``reply(message, view)``):
   must say (``communicate_info``) has been said. It also ends after
   ``patience`` replies in a row that it had nothing to answer to (a recap of
   the request first, then "please go ahead"), and when transferred to a human.
+  In the 5 tasks whose gold changes nothing and says nothing (τ² ids 10, 25, 50,
+  57, 65: the right outcome is to change nothing), the goal is served from the
+  start, so the first message ends the call — graded 1.0 if nothing was changed,
+  as τ²'s DB × COMMUNICATE reward grades such a conversation too.
 
 Its limits, by design: it never acts out the scenario's conditional turns (it
 states them up front and always confirms), it cannot answer free-form
