@@ -25,6 +25,10 @@ the database twice); the default compares the entries either side touched.
 Termination: the customer ends the conversation (goal served, or out of
 patience), or the agent transfers to a human. Truncation: ``max_turns`` (40); a
 truncated episode is not graded (τ² gives a run that hits its step limit 0).
+Where this differs from a τ² run: τ² returns a refused tool call to the agent as
+an ordinary tool message and stops a run after 10 such errors (reward 0); here a
+refusal is an invalid action (undone, ``invalid_action_penalty``) and the
+episode goes on until ``max_turns``.
 Metrics: ``success``, ``db_match``, ``communicate_match``, ``tool_calls``,
 ``write_calls``, ``messages``, ``transferred``, ``facts_given``.
 State key: the customer's facts given so far, its idle count, the database's
