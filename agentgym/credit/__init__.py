@@ -4,21 +4,21 @@ Each estimator is a pure function ``(trajectories, **params) -> list[list[float]
 (trajectories and turns in input order) in its own module; groups are the
 trajectories that share a ``group_id``.
 
-=========  ==================================================================
-``grpo``   episode return normalised within the group, on every turn
-``rloo``   episode return minus the leave-one-out mean of the group
-``gigpo``  GRPO's episode advantage + omega * step advantage over anchor-state
-           groups of discounted returns (``rewards="igpo"``: over IGPO's
-           dense rewards, the GiGPO + IGPO combination)
-``igpo``   information-gain turn rewards + outcome, z-normalised separately,
-           discounted; needs :func:`score_information_gain` first
-``reinforce_rej``  return minus the group mean, on the groups that
-           :func:`reject_groups` keeps (neither all solved nor all failed)
-``raft``   weight 1 on the turns of successful episodes (:func:`raft_select`);
-           the trainer takes an SFT step on them
-``stratified``  ``alpha`` * return normalised within its stratum (same tool-call
-           counts, or another structural key) + ``(1 - alpha)`` * GRPO's
-=========  ==================================================================
+=================  ======================================================================
+``grpo``           episode return normalised within the group, on every turn
+``rloo``           episode return minus the leave-one-out mean of the group
+``gigpo``          GRPO's episode advantage + omega * step advantage over anchor-state
+                   groups of discounted returns (``rewards="igpo"``: over IGPO's
+                   dense rewards, the GiGPO + IGPO combination)
+``igpo``           information-gain turn rewards + outcome, z-normalised separately,
+                   discounted; needs :func:`score_information_gain` first
+``reinforce_rej``  return minus the group mean, on the groups that :func:`reject_groups`
+                   keeps (neither all solved nor all failed)
+``raft``           weight 1 on the turns of successful episodes (:func:`raft_select`);
+                   the trainer takes an SFT step on them
+``stratified``     ``alpha`` * return normalised within its stratum (same tool-call
+                   counts, or another structural key) + ``(1 - alpha)`` * GRPO's
+=================  ======================================================================
 
 :func:`empg` modulates any estimator's advantages by the turns' step entropies
 (EMPG).
