@@ -27,7 +27,7 @@ from agentgym.train.checkpoint import (
     save_rank_rng,
 )
 from agentgym.train.config import TrainConfig
-from agentgym.train.logging import MetricsLogger, plot_learning_curve
+from agentgym.train.logging import MetricsLogger, check_trackers, plot_learning_curve
 from agentgym.train.optim import Dist, build_optimizer, build_scheduler
 from agentgym.train.setup import (
     Reference,
@@ -65,6 +65,7 @@ class TrainingRun:
     @classmethod
     def create(cls, config: TrainConfig, accelerator: Any = None) -> TrainingRun:
         env_spec(config.env)  # an unknown env fails here: before a model is built or a file written
+        check_trackers(config.report_to)  # so does a tracker whose package is missing
         if accelerator is None:
             from accelerate import Accelerator
 
@@ -99,7 +100,8 @@ class TrainingRun:
         log = None
         if accelerator.is_main_process:
             config.save(out_dir / "config.toml")
-            log = MetricsLogger(out_dir, tensorboard=config.tensorboard,
+            log = MetricsLogger(out_dir, tensorboard=config.tensorboard, report_to=config.report_to,
+                                config=config.to_dict(), run_name=out_dir.name,
                                 keep_lines=state.log_lines if ckpt else None,
                                 resume_from=state.iteration if ckpt else None)
         task_env = make(config.env, split="train", **config.env_kwargs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,20 @@ def test_a_failing_tracker_is_dropped_not_fatal(tmp_path, caplog) -> None:
     log.close()
     assert [r["rollout/success"] for r in read_metrics(tmp_path)] == [0.5, 0.75]
     assert sum("broken failed to log" in r.message for r in caplog.records) == 1
+
+
+@pytest.mark.slow
+@needs_mlflow
+def test_training_with_report_to_mlflow_logs_every_iteration(monkeypatch, tiny_config) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from agentgym.train import train
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = train(tiny_config.replace(report_to=("mlflow",)))
+    out = Path(tiny_config.out_dir)
+    run_id = json.loads((out / TRACKERS_FILE).read_text())["mlflow"]
+    client = MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+    history = client.get_metric_history(run_id, "rollout/success")
+    assert [m.step for m in history] == [0, 1] == [int(m["iteration"]) for m in result.metrics]
+    assert client.get_run(run_id).data.params["env"] == "GuessNumber-v0"
