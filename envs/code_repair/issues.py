@@ -35,14 +35,16 @@ def _called_names(files: Mapping[str, str], test_id: str) -> list[str]:
         tree = ast.parse(files.get(path, ""))
     except SyntaxError:
         return []
-    imported = set()
+    imported, modules = set(), set()
     for node in tree.body:
-        if (
-            isinstance(node, ast.ImportFrom)
-            and node.module
-            and not node.module.startswith(("pytest", "unittest"))
+        if isinstance(node, ast.ImportFrom) and not (node.module or "").startswith(
+            ("pytest", "unittest")
         ):
             imported |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            modules |= {
+                a.asname or a.name for a in node.names if a.name not in ("pytest", "unittest")
+            }
     out: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
@@ -59,7 +61,10 @@ def _called_names(files: Mapping[str, str], test_id: str) -> list[str]:
                         and n not in out
                         and not n.startswith("assert")
                     ):
-                        if isinstance(f, ast.Name) or n in _methods(files):
+                        via_module = (
+                            isinstance(f, ast.Attribute) and getattr(f.value, "id", None) in modules
+                        )
+                        if isinstance(f, ast.Name) or via_module or n in _methods(files):
                             out.append(n)
     return out
 
