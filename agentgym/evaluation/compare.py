@@ -14,23 +14,32 @@ entries). The test for one difference (see :func:`~agentgym.evaluation.stats.com
 Per-entry p-values of one comparison are also Holm-adjusted (several envs are
 tested at once); ``significant`` uses the adjusted value at ``alpha``.
 
+A difference is only the policy's if the runs differ in nothing else:
+:func:`comparison_warnings` names what else differs from the baseline — the
+decoding (greedy vs sampled, temperature, top_p, ...), an env's version, or an
+entry's tasks (other task ids, or the same ids with other prompts: the env
+changed between the runs). ``agentgym compare`` prints them and writes them
+into its report.
+
 >>> from agentgym.evaluation import load_results, compare_results
 >>> table = compare_results([load_results("runs/random"), load_results("runs/oracle")])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from agentgym.errors import ConfigError
+from agentgym.evaluation.provenance import describe_sampling
 from agentgym.evaluation.schema import EntryResult, EvalResults
 from agentgym.evaluation.stats import compare_rates, holm
 from agentgym.tasks import derive_seed
 
-__all__ = ["DiffRow", "compare_results", "format_comparison"]
+__all__ = ["DiffRow", "compare_results", "comparison_warnings", "format_comparison"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,50 @@ def compare_results(
     return rows
 
 
+def _env_versions(r: EvalResults) -> dict[str, set[str]]:
+    """Env name (id without ``-vN``) -> the versions this run evaluated."""
+    out: dict[str, set[str]] = {}
+    for e in r.entries:
+        m = re.fullmatch(r"(.+)-(v\d+)", e.env_id)
+        name, version = (m.group(1), m.group(2)) if m else (e.env_id, "")
+        out.setdefault(name.removeprefix("agentgym/"), set()).add(version)
+    return out
+
+
+def comparison_warnings(results: Sequence[EvalResults], names: Sequence[str] | None = None) -> list[str]:
+    """What, besides the policy, differs between the baseline (the first result)
+    and each other one: decoding settings, env versions, task sets. Empty when
+    the runs are comparable.
+
+    >>> comparison_warnings([load_results("runs/greedy"), load_results("runs/sampled")])  # doctest: +SKIP
+    ['sampled: other decoding than greedy: sampled at temperature 1 vs greedy (temperature 0)']
+    """
+    names = list(names) if names is not None else [r.policy for r in results]
+    base, base_name = results[0], names[0]
+    out: list[str] = []
+    for name, r in zip(names[1:], results[1:], strict=True):
+        if r.sampling != base.sampling:
+            this, that = describe_sampling(r.sampling), describe_sampling(base.sampling)
+            detail = f"{this} vs {that}" if this != that else f"{r.sampling} vs {base.sampling}"
+            out.append(f"{name}: other decoding than {base_name}: {detail}")
+        base_versions, versions = _env_versions(base), _env_versions(r)
+        for env in sorted(set(base_versions) & set(versions)):
+            if versions[env] != base_versions[env]:
+                out.append(f"{name}: evaluated {env} version {', '.join(sorted(versions[env]))}, "
+                           f"{base_name} version {', '.join(sorted(base_versions[env]))}: the envs differ")
+        for a in base.entries:
+            b = next((e for e in r.entries if e.label == a.label), None)
+            if b is None:
+                continue
+            if not _paired(a, b):
+                out.append(f"{name}: other tasks than {base_name} on {a.label} ({len(b.tasks)} vs {len(a.tasks)} "
+                           "tasks, or other task ids): tested unpaired")
+            elif a.tasks_digest and b.tasks_digest and a.tasks_digest != b.tasks_digest:
+                out.append(f"{name}: same task ids as {base_name} on {a.label} but other prompts: the env changed "
+                           "between the two runs")
+    return out
+
+
 def side_by_side(results: Sequence[EvalResults], names: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """Success [CI] of every result, one row per entry (union of entries)."""
     labels: list[str] = []
@@ -118,8 +171,11 @@ def side_by_side(results: Sequence[EvalResults], names: Sequence[str]) -> tuple[
     return header, rows
 
 
-def format_comparison(results: Sequence[EvalResults], names: Sequence[str], rows: Sequence[DiffRow]) -> str:
-    """Markdown: the side-by-side table, then the tested differences."""
+def format_comparison(
+    results: Sequence[EvalResults], names: Sequence[str], rows: Sequence[DiffRow], warnings: Sequence[str] = ()
+) -> str:
+    """Markdown: the warnings (:func:`comparison_warnings`), if any, the
+    side-by-side table, then the tested differences."""
     from agentgym.evaluation.report import _md_table
 
     header, table = side_by_side(results, names)
@@ -129,5 +185,6 @@ def format_comparison(results: Sequence[EvalResults], names: Sequence[str], rows
          f"{r.p_value:.4f}", f"{r.p_holm:.4f}", "paired" if r.paired else "unpaired", "yes" if r.significant else "no"]
         for r in rows
     ]
-    return "\n".join(["## Success rate", "", _md_table(header, table), "", "## Differences", "",
+    caveats = ["## Warnings", "", *[f"- {w}" for w in warnings], ""] if warnings else []
+    return "\n".join([*caveats, "## Success rate", "", _md_table(header, table), "", "## Differences", "",
                       _md_table(diff_header, diff_rows), ""])

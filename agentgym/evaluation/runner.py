@@ -12,10 +12,23 @@ there and reruns only what is missing, then aggregates *all* episodes, sorted
 by key: an interrupted-then-resumed run writes the same ``results.json`` as an
 uninterrupted one.
 
+What the episodes depend on (the settings above, each entry's env version,
+kwargs, task ids and a digest of its tasks and of its source, the policy's spec
+and decoding, the agentgym version; see :mod:`agentgym.evaluation.provenance`)
+is recorded in ``config.json`` before anything runs; a rerun into the same
+``out`` that differs in any of it is refused with the differences named
+(``overwrite=True`` discards the recorded episodes instead), so stale episodes
+are never mixed with new ones.
+
+Decoding: a policy given as a spec is evaluated greedily (temperature 0) with
+one episode per task, and at its own sampling temperature with several (pass@k);
+``policy_kwargs={"temperature": ...}`` overrides both. ``results.json`` records
+the decoding used (``sampling``).
+
 Output directory::
 
     episodes.jsonl   every episode (Trajectory JSONL, meta["eval"] = its key)
-    config.json      what determines the episodes (checked on resume)
+    config.json      what the episodes depend on (checked on resume)
     results.json     the figures (schema: agentgym.evaluation.schema)
     report.md        tables; report.html: tables and plots (self-contained)
     plots/           success.png, turns.png
@@ -27,15 +40,24 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agentgym.errors import ConfigError
+from agentgym.evaluation.provenance import (
+    config_differences,
+    describe_sampling,
+    env_source_digest,
+    eval_temperature,
+    sampling_settings,
+    task_record,
+)
 from agentgym.evaluation.schema import EvalResults
 from agentgym.evaluation.summary import entry_result, episode_key, overall_figures
 from agentgym.policy import Policy, load_policy
@@ -51,12 +73,15 @@ logger = logging.getLogger(__name__)
 EPISODES_FILE = "episodes.jsonl"
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
+# Everything evaluate() writes into `out` (what overwrite=True removes).
+_OUTPUTS = (EPISODES_FILE, CONFIG_FILE, RESULTS_FILE, "report.md", "report.html", "run.json")
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Everything that determines an evaluation's episodes (saved as
-    ``config.json``; a resumed run must match it)."""
+    """Everything an evaluation's episodes depend on (saved as ``config.json``;
+    a resumed run must match it). ``entries`` also hold each entry's task ids
+    and digests (:func:`~agentgym.evaluation.provenance.task_record`)."""
 
     suite: str
     entries: tuple[dict[str, Any], ...]
@@ -67,6 +92,9 @@ class EvalConfig:
     history: History
     chunk_tasks: int
     remote: str | None
+    policy_kwargs: dict[str, Any]
+    sampling: dict[str, Any]
+    agentgym_version: str
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=list) + "\n"
@@ -192,16 +220,49 @@ def _run_chunk(chunk: Chunk, policy: Policy, cfg: EvalConfig, make_env: Callable
     return trajectories
 
 
-def _check_config(out: Path, cfg: EvalConfig, resume: bool) -> None:
+def _entry_record(entry: SuiteEntry, remote: str | None) -> dict[str, Any]:
+    """An entry as ``config.json`` records it: what it is and what its tasks and env are now."""
+    record = {"label": entry.label, "env_id": entry.env_id, "split": entry.split, "n_tasks": entry.n_tasks,
+              "kwargs": dict(entry.kwargs)}
+    record.update(task_record(_env_factory(entry, remote, None), entry.n_tasks))
+    record["env_source_digest"] = None if remote is not None else env_source_digest(entry.env_id)
+    return record
+
+
+def _discard(out: Path) -> None:
+    """Remove what an earlier evaluation wrote into ``out`` (and nothing else)."""
+    episodes = out / EPISODES_FILE
+    if episodes.exists():
+        n = sum(1 for line in episodes.read_bytes().splitlines() if line.strip())
+        logger.warning("overwrite: discarding the %d episodes recorded in %s", n, out)
+    for name in _OUTPUTS:
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "plots", ignore_errors=True)
+
+
+def _check_config(out: Path, cfg: EvalConfig, resume: bool, overwrite: bool = False) -> None:
     path = out / CONFIG_FILE
     episodes = out / EPISODES_FILE
-    if path.exists() and episodes.exists() and episodes.stat().st_size > 0:
+    if overwrite:
+        _discard(out)
+    elif episodes.exists() and episodes.stat().st_size > 0:
         if not resume:
-            raise ConfigError(f"{out} already holds an evaluation; pass another --out, or resume it (drop --no-resume).")
-        if path.read_text(encoding="utf-8") != cfg.to_json():
+            raise ConfigError(f"{out} already holds an evaluation; pass another --out, resume it (drop "
+                              "--no-resume), or discard it with --overwrite.")
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            recorded = {}
+        differences = config_differences(recorded, json.loads(cfg.to_json()))
+        if differences:
+            shown = differences[:12] + ([f"... and {len(differences) - 12} more"] if len(differences) > 12 else [])
+            older = "" if "agentgym_version" in recorded else (
+                " (it was written by an older agentgym, which recorded less of what its episodes depend on)")
             raise ConfigError(
-                f"{out} holds an evaluation with another configuration ({path}); resume it with the same "
-                "arguments, or write this one to another --out."
+                f"{out} holds episodes of another evaluation{older}; resuming would mix them with new ones. "
+                f"What differs (recorded -> now):\n  " + "\n  ".join(shown) + "\n"
+                "Discard them with --overwrite (evaluate(..., overwrite=True)), write to another --out, or "
+                "resume with the recorded settings."
             )
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(cfg.to_json(), encoding="utf-8")
@@ -221,6 +282,8 @@ def evaluate(
     chunk_tasks: int = 8,
     remote: str | None = None,
     resume: bool = True,
+    overwrite: bool = False,
+    policy_kwargs: Mapping[str, Any] | None = None,
     progress: bool = False,
     confidence: float = 0.95,
     n_bootstrap: int = 2000,
@@ -231,7 +294,10 @@ def evaluate(
 
     Args:
         policy: A policy, or a spec for :func:`agentgym.load_policy`
-            (``"oracle"``, ``"random"``, ``"hf:PATH"``, ``"openai:URL#MODEL"``, a checkpoint dir).
+            (``"oracle"``, ``"random"``, ``"hf:PATH"``, ``"openai:URL#MODEL"``,
+            a checkpoint dir, a training run's dir). A spec is loaded greedy
+            (temperature 0) when ``episodes_per_task == 1`` and at its own
+            temperature otherwise; a policy object is used as it is.
         suite: A suite name (``"core-v0"``), a :class:`Suite`, or suite entries.
         episodes_per_task: Episodes per task (``K``; pass@k is reported for k ≤ K).
         out: Directory for episodes and reports; an existing one is resumed.
@@ -243,7 +309,12 @@ def evaluate(
             or remote envs; a local model is already batched within a chunk).
         chunk_tasks: Tasks per chunk (part of the configuration: it fixes seeds).
         remote: Base URL of an ``agentgym serve`` server to run the envs on.
-        resume: Continue an existing ``out`` (else refuse to touch it).
+        resume: Continue an existing ``out`` whose recorded configuration
+            matches (a mismatch is refused with the differences named); with
+            ``False``, refuse to touch an existing ``out``.
+        overwrite: Discard what an existing ``out`` holds and start afresh.
+        policy_kwargs: Keyword arguments for :func:`agentgym.load_policy` when
+            ``policy`` is a spec (a ``temperature`` here overrides the default).
         progress: Show a progress bar (the CLI does).
         confidence, n_bootstrap: Of the bootstrap intervals.
         report: Write ``report.md``/``report.html`` and plots.
@@ -259,11 +330,18 @@ def evaluate(
         raise ConfigError(f"chunk_tasks and workers must be >= 1, got {chunk_tasks} and {workers}.")
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must be in (0, 1), got {confidence}.")
+    import agentgym
+
     suite_name, entries = _resolve_entries(suite, max_tasks)
     label = policy_label or (policy if isinstance(policy, str) else type(policy).__name__)
+    policy_kwargs = dict(policy_kwargs or {})
+    if policy_kwargs and not isinstance(policy, str):
+        raise ConfigError("policy_kwargs apply to a policy spec (a string); configure a policy object yourself.")
+    policy, sampling = _prepare_policy(policy, policy_kwargs, episodes_per_task)
+    out_dir = Path(out) if out is not None else None
     cfg = EvalConfig(
         suite=suite_name,
-        entries=tuple({"env_id": e.env_id, "split": e.split, "n_tasks": e.n_tasks, "kwargs": dict(e.kwargs)} for e in entries),
+        entries=tuple(_entry_record(e, remote) for e in entries),
         policy=label,
         episodes_per_task=episodes_per_task,
         seed=seed,
@@ -271,10 +349,12 @@ def evaluate(
         history=history,
         chunk_tasks=chunk_tasks,
         remote=remote,
+        policy_kwargs=policy_kwargs,
+        sampling=sampling,
+        agentgym_version=agentgym.__version__,
     )
-    out_dir = Path(out) if out is not None else None
     if out_dir is not None:
-        _check_config(out_dir, cfg, resume)
+        _check_config(out_dir, cfg, resume, overwrite)
     store = _Store(out_dir / EPISODES_FILE if out_dir is not None else None)
     chunks = plan_chunks(entries, chunk_tasks, seed)
     todo = [c for c in chunks if any(k not in store.episodes for k in c.keys(episodes_per_task))]
@@ -334,21 +414,64 @@ class _SeededView:
         return getattr(self._policy, name)
 
 
-def _policy_for(chunk: Chunk, policy: str | Policy, shared: Policy | None, lock: threading.Lock) -> Policy:
+@dataclass(frozen=True)
+class _Spec:
+    """A policy spec with its keyword arguments and the temperature evaluation sets."""
+
+    spec: str
+    kwargs: dict[str, Any]
+    temperature: float | None
+
+    def load(self, **extra: Any) -> Policy:
+        policy = load_policy(self.spec, **{**extra, **self.kwargs})
+        # Set on the built policy, so any backend with a `temperature` attribute (hf, tiny,
+        # openai, a plugin's) decodes greedily; kinds without one (scripted) are untouched.
+        if self.temperature is not None and isinstance(getattr(policy, "temperature", None), (int, float)):
+            policy.temperature = self.temperature  # type: ignore[attr-defined]
+        return policy
+
+    @property
+    def per_chunk(self) -> bool:
+        return self.spec.partition(":")[0] in _PER_CHUNK_KINDS and not os.path.isdir(self.spec)
+
+
+def _prepare_policy(
+    policy: str | Policy, policy_kwargs: dict[str, Any], episodes_per_task: int
+) -> tuple[Policy | _Spec, dict[str, Any]]:
+    """The policy to run (loaded once, or a spec loaded per chunk) and its decoding settings."""
+    run: Policy | _Spec
+    if isinstance(policy, str):
+        spec = _Spec(policy, policy_kwargs, eval_temperature(episodes_per_task, policy_kwargs))
+        loaded = spec.load(seed=0) if spec.per_chunk else spec.load()
+        run = spec if spec.per_chunk else loaded
+    else:
+        run = loaded = policy
+    sampling = sampling_settings(loaded)
+    logger.info("policy %s: %s", policy if isinstance(policy, str) else type(policy).__name__,
+                describe_sampling(sampling))
+    if episodes_per_task > 1 and sampling.get("temperature") == 0:
+        logger.warning(
+            "%d episodes per task with greedy decoding: a deterministic policy plays each task the same way every "
+            "time, so pass@k equals pass@1; sample instead, e.g. --policy-kwargs '{\"temperature\": 1.0}'.",
+            episodes_per_task,
+        )
+    return run, sampling
+
+
+def _policy_for(chunk: Chunk, policy: Policy | _Spec, shared: Policy | None, lock: threading.Lock) -> Policy:
     if shared is None:
-        assert isinstance(policy, str)
-        return load_policy(policy, seed=chunk.seed)
+        assert isinstance(policy, _Spec)
+        return policy.load(seed=chunk.seed)
     if callable(getattr(shared, "reseed", None)):
         return _SeededView(shared, chunk.seed, lock)  # type: ignore[return-value]
     return shared
 
 
 def _run_chunks(
-    todo: list[Chunk], policy: str | Policy, cfg: EvalConfig, store: _Store, *, workers: int, progress: bool,
+    todo: list[Chunk], policy: Policy | _Spec, cfg: EvalConfig, store: _Store, *, workers: int, progress: bool,
     total: int, done: int
 ) -> None:
-    per_chunk = isinstance(policy, str) and policy.partition(":")[0] in _PER_CHUNK_KINDS and not os.path.isdir(policy)
-    shared = None if per_chunk else (load_policy(policy) if isinstance(policy, str) else policy)
+    shared = None if isinstance(policy, _Spec) else policy
     if shared is not None and workers > 1 and not callable(getattr(shared, "reseed", None)):
         logger.info("workers=%d share one policy without reseed(): episodes are reproducible only if it is "
                     "deterministic", workers)
@@ -384,13 +507,14 @@ def _aggregate(
 ) -> EvalResults:
     import agentgym
 
+    digests = {r["label"]: r.get("tasks_digest") for r in cfg.entries}
     per_entry = []
     for e in entries:
         keys = {episode_key(e.label, i, j) for i in range(e.n_tasks) for j in range(cfg.episodes_per_task)}
         episodes = [store.episodes[k] for k in sorted(keys) if k in store.episodes]
-        per_entry.append(
-            entry_result(e, episodes, k_max=cfg.episodes_per_task, seed=cfg.seed, confidence=confidence, n_boot=n_bootstrap)
-        )
+        result = entry_result(e, episodes, k_max=cfg.episodes_per_task, seed=cfg.seed, confidence=confidence,
+                              n_boot=n_bootstrap)
+        per_entry.append(result.model_copy(update={"tasks_digest": digests.get(e.label)}))
     return EvalResults(
         agentgym_version=agentgym.__version__,
         suite=cfg.suite,
@@ -399,6 +523,7 @@ def _aggregate(
         seed=cfg.seed,
         max_turns=cfg.max_turns,
         history=cfg.history,
+        sampling=cfg.sampling,
         confidence=confidence,
         n_bootstrap=n_bootstrap,
         entries=per_entry,

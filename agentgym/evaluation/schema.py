@@ -93,6 +93,9 @@ class EntryResult(_Model):
     n_tasks: int
     figures: Figures
     tasks: list[TaskCounts]
+    tasks_digest: str | None = Field(
+        None, description="digest of the entry's task ids and prompts (tells a changed env from an unchanged one)"
+    )
 
 
 class EvalResults(_Model):
@@ -107,6 +110,9 @@ class EvalResults(_Model):
     seed: int
     max_turns: int | None
     history: str | int
+    sampling: dict[str, float | int] | None = Field(
+        None, description="the policy's decoding settings (temperature, top_p, ...); {} for scripted policies"
+    )
     confidence: float
     n_bootstrap: int
     entries: list[EntryResult]

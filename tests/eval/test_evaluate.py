@@ -93,7 +93,7 @@ def test_parallel_workers_give_the_same_results_as_one():
 
 def test_resuming_with_another_configuration_is_refused(tmp_path):
     evaluate("oracle", GUESS[:1], out=tmp_path)
-    with pytest.raises(ConfigError, match="another configuration"):
+    with pytest.raises(ConfigError, match="(?s)another evaluation.*episodes_per_task: 1 -> 2"):
         evaluate("oracle", GUESS[:1], out=tmp_path, episodes_per_task=2)
     with pytest.raises(ConfigError, match="already holds"):
         evaluate("oracle", GUESS[:1], out=tmp_path, resume=False)
