@@ -297,23 +297,49 @@ def _fallback_metrics(ep: _Episode) -> dict[str, float]:
 
 def _advance(ep: _Episode, c: Completion, s: _Settings) -> bool:
     """Apply one completion to the episode; True when the episode is over."""
+    if not _begin_turn(ep, c):
+        return True
+    return _end_turn(ep, c, _step_env(ep.env, c.text), s)
+
+
+def _begin_turn(ep: _Episode, c: Completion) -> bool:
+    """Record the turn the completion starts; False (the episode failed) on a policy error."""
     traj = ep.traj
     assert traj is not None
     if c.finish_reason == "error":
         _fail(ep, f"policy error: {c.error or 'no completion'}")
-        return True
-    turn = Turn(
+        return False
+    traj.turns.append(Turn(
         action=c.text, observation="", reward=0.0, anchor=ep.anchor, prompt_ids=list(c.prompt_ids),
         response_ids=list(c.response_ids), logprobs=list(c.logprobs),
-    )
-    traj.turns.append(turn)
+    ))
+    return True
+
+
+StepResult = tuple[Any, float, bool, bool, dict[str, Any]]
+
+
+def _step_env(env: EnvLike, action: str) -> StepResult | BaseException:
+    """``env.step(action)``, or the exception it raised (returned, so that a step
+    run in a worker thread or a batch reports its failure to its episode only)."""
     try:
-        obs, reward, terminated, truncated, info = ep.env.step(c.text)
-    except Exception as e:
+        return env.step(action)
+    except Exception as e:  # an env bug must not kill the run
+        return e
+
+
+def _end_turn(ep: _Episode, c: Completion, result: StepResult | BaseException, s: _Settings) -> bool:
+    """Record the outcome of the env's step; True when the episode is over."""
+    traj = ep.traj
+    assert traj is not None
+    turn = traj.turns[-1]
+    if isinstance(result, BaseException):
+        e = result
         logger.warning("env %s (%s): step raised %s: %s", ep.source.label, traj.task_id, type(e).__name__, e)
         turn.error = f"{type(e).__name__}: {e}"
         _fail(ep, f"step raised {turn.error}")
         return True
+    obs, reward, terminated, truncated, info = result
     turn.observation, turn.reward = obs, float(reward)
     turn.reward_parts = {k: float(v) for k, v in (info.get("reward_parts") or {}).items()}
     turn.action_valid = bool(info.get("action_valid", True))
@@ -368,6 +394,8 @@ def collect(
     max_parallel: int | None = None,
     progress: bool = False,
     out: str | os.PathLike[str] | None = None,
+    step_threads: int | None = None,
+    barrier: bool = True,
 ) -> list[Trajectory]:
     """Run ``group_size`` episodes per task with ``policy``; return the trajectories
     (task by task, each group's episodes together, in order).
@@ -396,6 +424,23 @@ def collect(
         max_parallel: At most this many live episodes (default: all).
         progress: Show a progress bar (episodes finished).
         out: Write the trajectories to this JSONL file, each as it finishes.
+        step_threads: Env steps (and resets) of a turn run at most this many at
+            once in worker threads (default: the most any live env declares in
+            its ``step_threads`` attribute; 1, sequential, for envs that declare
+            nothing). Results keep their order and a step that raises fails its
+            own episode only, as on the sequential path, so the trajectories are
+            the same. Envs with a ``batch_stepper`` (Ray env workers) get a
+            turn's actions in one batched call per stepper.
+        barrier: True (default): every live episode takes each turn together
+            (one policy call per turn, the same batches as the sequential path).
+            False: an episode whose step has finished goes back to the policy
+            while slower ones are still stepping; the policy is then called
+            with whatever is ready, so batch composition depends on timing.
+            Trajectories are unchanged for a policy whose answer to a
+            conversation does not depend on the other conversations of its
+            batch (scripted policies, greedy decoding); a sampling policy that
+            draws from one random stream for the whole batch gives different
+            (equally valid) samples.
 
     >>> from agentgym.policies.scripted import RandomPolicy          # doctest: +SKIP
     >>> trajs = collect("GuessNumber-v0", RandomPolicy(), tasks=2, group_size=4, max_turns=3)  # doctest: +SKIP
@@ -408,6 +453,8 @@ def collect(
         raise ConfigError(f"max_tokens_per_episode must be >= 1, got {max_tokens_per_episode}.")
     if max_parallel is not None and max_parallel < 1:
         raise ConfigError(f"max_parallel must be >= 1, got {max_parallel}.")
+    if step_threads is not None and step_threads < 1:
+        raise ConfigError(f"step_threads must be >= 1, got {step_threads}.")
     if observation_role not in ("user", "tool"):
         raise ConfigError(f"observation_role must be 'user' or 'tool', got {observation_role!r}.")
     _check_history(history)
@@ -432,7 +479,7 @@ def collect(
             for g in range(group_size):
                 episodes.append((_Episode(len(episodes), src, options, reset_seed), group_id, g, index))
     try:
-        done = _run(episodes, policy, settings, max_parallel, progress, out)
+        done = _run(episodes, policy, settings, max_parallel, progress, out, _Stepper(step_threads), barrier)
     finally:
         # Every episode is over: a policy's per-conversation state (HFPolicy's
         # prefix cache of keys/values) would only hold memory now.
@@ -455,6 +502,107 @@ def collect(
     return done
 
 
+class _Stepper:
+    """Runs a turn's env steps (and resets) concurrently, each result to its own episode.
+
+    How many at once: ``threads`` (collect's ``step_threads``), else the
+    largest ``step_threads`` the live envs declare (an env that waits on I/O,
+    a browser, a sandbox, a server, says how many of its instances may step at
+    once; pure-Python envs declare nothing and keep the sequential path, where
+    threads would only add overhead under the GIL). Envs that share a
+    ``batch_stepper`` (e.g. :class:`agentgym.distributed.RayEnvPool`'s) are
+    stepped together by one ``batch_stepper.step_many(envs, actions)`` call,
+    which returns one result or exception per env, in order.
+    """
+
+    def __init__(self, threads: int | None) -> None:
+        self.threads = threads
+        self._pool: Any = None
+        self._size = 0
+
+    def width(self, envs: Sequence[EnvLike]) -> int:
+        if self.threads is not None:
+            return self.threads
+        return max((int(getattr(getattr(e, "unwrapped", e), "step_threads", 1) or 1) for e in envs), default=1)
+
+    def executor(self, width: int) -> Any:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None or self._size < width:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)  # its running steps finish; new ones go to the larger pool
+            self._pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="agentgym-step")
+            self._size = width
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def units(self, items: list[tuple[_Episode, Completion]]) -> list[list[tuple[_Episode, Completion]]]:
+        """The turn's steps as units of work: one per env, one per batch stepper."""
+        singles: list[list[tuple[_Episode, Completion]]] = []
+        batches: dict[int, list[tuple[_Episode, Completion]]] = {}
+        for item in items:
+            stepper = getattr(item[0].env, "batch_stepper", None)
+            if stepper is None:
+                singles.append([item])
+            else:
+                batches.setdefault(id(stepper), []).append(item)
+        return list(batches.values()) + singles
+
+    @staticmethod
+    def run_unit(unit: list[tuple[_Episode, Completion]]) -> list[StepResult | BaseException]:
+        if len(unit) == 1 and getattr(unit[0][0].env, "batch_stepper", None) is None:
+            ep, c = unit[0]
+            return [_step_env(ep.env, c.text)]
+        stepper = unit[0][0].env.batch_stepper
+        try:
+            results = list(stepper.step_many([ep.env for ep, _ in unit], [c.text for _, c in unit]))
+        except Exception as e:  # the whole batch failed: each of its episodes fails, the run goes on
+            return [e] * len(unit)
+        if len(results) != len(unit):
+            err = RuntimeError(f"{type(stepper).__name__}.step_many returned {len(results)} results for {len(unit)} envs")
+            return [err] * len(unit)
+        return results
+
+    def step_all(self, items: list[tuple[_Episode, Completion]]) -> list[StepResult | BaseException]:
+        """Every step of a turn, concurrently where allowed; results in the items' order."""
+        units = self.units(items)
+        width = self.width([ep.env for ep, _ in items])
+        if len(units) > 1 and width > 1:
+            done = list(self.executor(min(width, len(units))).map(self.run_unit, units))
+        else:
+            done = [self.run_unit(u) for u in units]
+        by_ep = {id(ep): r for unit, rs in zip(units, done, strict=True) for (ep, _), r in zip(unit, rs, strict=True)}
+        return [by_ep[id(ep)] for ep, _ in items]
+
+    def start_all(self, items: list[tuple[_Episode, str, int, int]], s: _Settings) -> list[bool]:
+        """Reset the episodes' envs (concurrently where the envs allow it)."""
+        width = self.width([ep.env for ep, *_ in items])
+        call = lambda item: _start(item[0], item[1], item[2], item[3], s)  # noqa: E731
+        if len(items) > 1 and width > 1:
+            return list(self.executor(min(width, len(items))).map(call, items))
+        return [call(item) for item in items]
+
+
+def _act(policy: Any, eps: list[_Episode], s: _Settings) -> list[Completion]:
+    """One batched policy call for ``eps``."""
+    convs = [_conversation(ep, s) for ep in eps]
+    tools = [ep.tools for ep in eps]
+    if getattr(policy, "needs_env", False):
+        completions = policy.act(convs, tools, envs=[ep.env for ep in eps])
+    else:
+        completions = policy.act(convs, tools)
+    if len(completions) != len(eps):
+        raise PolicyError(
+            f"{type(policy).__name__}.act returned {len(completions)} completions for {len(eps)} "
+            "conversations; it must return exactly one per conversation, in order."
+        )
+    return list(completions)
+
+
 def _run(
     episodes: list[tuple[_Episode, str, int, int]],
     policy: Any,
@@ -462,13 +610,13 @@ def _run(
     max_parallel: int | None,
     progress: bool,
     out: str | os.PathLike[str] | None,
+    stepper: _Stepper,
+    barrier: bool,
 ) -> list[Trajectory]:
     from tqdm.auto import tqdm
 
     pending = deque(episodes)
-    live: list[_Episode] = []
     finished: dict[int, Trajectory] = {}
-    needs_env = bool(getattr(policy, "needs_env", False))
     bar = tqdm(total=len(episodes), disable=not progress, desc="episodes", unit="ep")
 
     def finish(ep: _Episode) -> None:
@@ -480,31 +628,78 @@ def _run(
             append_jsonl(out, [ep.traj])
 
     try:
-        while pending or live:
-            _fill(pending, live, s, max_parallel, finish)
-            if not live:
-                continue
-            convs = [_conversation(ep, s) for ep in live]
-            tools = [ep.tools for ep in live]
-            if needs_env:
-                completions = policy.act(convs, tools, envs=[ep.env for ep in live])
-            else:
-                completions = policy.act(convs, tools)
-            if len(completions) != len(live):
-                raise PolicyError(
-                    f"{type(policy).__name__}.act returned {len(completions)} completions for {len(live)} "
-                    "conversations; it must return exactly one per conversation, in order."
-                )
-            still = []
-            for ep, c in zip(live, completions, strict=True):
-                if _advance(ep, c, s):
-                    finish(ep)
-                else:
-                    still.append(ep)
-            live = still
+        if barrier:
+            _run_in_step(pending, policy, s, max_parallel, finish, stepper)
+        else:
+            _run_pipelined(pending, policy, s, max_parallel, finish, stepper)
     finally:
         bar.close()
+        stepper.close()
     return [finished[i] for i in sorted(finished)]
+
+
+def _run_in_step(pending, policy, s, max_parallel, finish, stepper) -> None:  # type: ignore[no-untyped-def]
+    """Every live episode takes its turn together: one policy call, then every step."""
+    live: list[_Episode] = []
+    while pending or live:
+        live.extend(_fill(pending, len(live), s, max_parallel, finish, stepper))
+        if not live:
+            continue
+        completions = _act(policy, live, s)
+        stepping = []
+        for ep, c in zip(live, completions, strict=True):
+            if _begin_turn(ep, c):
+                stepping.append((ep, c))
+            else:
+                finish(ep)
+        results = stepper.step_all(stepping)
+        live = []
+        for (ep, c), r in zip(stepping, results, strict=True):
+            if _end_turn(ep, c, r, s):
+                finish(ep)
+            else:
+                live.append(ep)
+
+
+def _run_pipelined(pending, policy, s, max_parallel, finish, stepper) -> None:  # type: ignore[no-untyped-def]
+    """No barrier per turn: episodes whose step has finished go back to the policy
+    while slower ones are still stepping (the policy is called with whatever is
+    ready, in episode order)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    ready: list[_Episode] = []
+    inflight: dict[Any, list[tuple[_Episode, Completion]]] = {}
+    n_inflight = 0
+    while pending or ready or inflight:
+        ready.extend(_fill(pending, len(ready) + n_inflight, s, max_parallel, finish, stepper))
+        if ready:
+            ready.sort(key=lambda ep: ep.index)
+            completions = _act(policy, ready, s)
+            stepping = []
+            for ep, c in zip(ready, completions, strict=True):
+                if _begin_turn(ep, c):
+                    stepping.append((ep, c))
+                else:
+                    finish(ep)
+            ready = []
+            if stepping:
+                pool = stepper.executor(max(1, stepper.width([ep.env for ep, _ in stepping])))
+                for unit in stepper.units(stepping):
+                    inflight[pool.submit(stepper.run_unit, unit)] = unit
+                    n_inflight += len(unit)
+        if not inflight:
+            continue
+        done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+        outcomes = []
+        for fut in done:
+            unit = inflight.pop(fut)
+            n_inflight -= len(unit)
+            outcomes.extend(zip(unit, fut.result(), strict=True))
+        for (ep, c), r in sorted(outcomes, key=lambda o: o[0][0].index):
+            if _end_turn(ep, c, r, s):
+                finish(ep)
+            else:
+                ready.append(ep)
 
 
 def _conversation(ep: _Episode, s: _Settings) -> list[Message]:
@@ -514,23 +709,30 @@ def _conversation(ep: _Episode, s: _Settings) -> list[Message]:
 
 def _fill(
     pending: deque[tuple[_Episode, str, int, int]],
-    live: list[_Episode],
+    n_live: int,
     s: _Settings,
     max_parallel: int | None,
     finish: Callable[[_Episode], None],
-) -> None:
-    """Start pending episodes while there is room (and, for instance pools, a free env)."""
+    stepper: _Stepper,
+) -> list[_Episode]:
+    """Start pending episodes while there is room (and, for instance pools, a free
+    env); return those that started (in order). Resets run concurrently where the
+    envs allow it."""
     blocked: list[tuple[_Episode, str, int, int]] = []
-    while pending and (max_parallel is None or len(live) < max_parallel):
+    starting: list[tuple[_Episode, str, int, int]] = []
+    while pending and (max_parallel is None or n_live + len(starting) < max_parallel):
         item = pending.popleft()
-        ep, group_id, g, pos = item
-        env = ep.source.acquire()
+        env = item[0].source.acquire()
         if env is None:  # every instance of this pool is busy: later
             blocked.append(item)
             continue
-        ep.env = env
-        if _start(ep, group_id, g, pos, s):
-            live.append(ep)
-        else:
-            finish(ep)
+        item[0].env = env
+        starting.append(item)
     pending.extendleft(reversed(blocked))
+    started = []
+    for item, ok in zip(starting, stepper.start_all(starting, s), strict=True):
+        if ok:
+            started.append(item[0])
+        else:
+            finish(item[0])
+    return started
