@@ -298,7 +298,7 @@ class CodeRepairEnv(AgentEnv):
                                      "occurs exactly once.", kind="ambiguous_match")  # fmt: skip
         full.write_text(text.replace(old, new, 1))
         self.edits += 1
-        return f"Edited {self.ws.rel(full)}: replaced {old.count(chr(10)) + 1} line(s) with {new.count(chr(10)) + 1}."
+        return f"Edited {self.ws.rel(full)}: replaced {len(old.splitlines()) or 1} line(s) with {len(new.splitlines())}."
 
     @tool
     def create_file(self, path: str, content: str) -> str:
