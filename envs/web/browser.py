@@ -34,20 +34,34 @@ CHROMIUM_ARGS = (
     "--disable-quic", "--disable-default-apps", "--disable-extensions", "--mute-audio",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 )
-_SNAPSHOT_JS = """(selector) => {
-  let i = 0;
-  for (const el of document.querySelectorAll(selector)) {
-    el.setAttribute('data-agid', String(++i));
-    if (el.tagName === 'INPUT') {
-      if (el.type === 'checkbox' || el.type === 'radio') {
-        if (el.checked) el.setAttribute('checked', ''); else el.removeAttribute('checked');
-      } else { el.setAttribute('value', el.value); }
-    } else if (el.tagName === 'TEXTAREA') { el.textContent = el.value; }
-    else if (el.tagName === 'SELECT') {
-      for (const o of el.options) { if (o.selected) o.setAttribute('selected', ''); else o.removeAttribute('selected'); }
+_SNAPSHOT_JS = r"""(o) => {
+  // Number the elements on the live page (locators find them by data-agid), then copy the
+  // live state (typed text, checked boxes, selected options, visibility) into a clone,
+  // so the page's own scripts never see attributes change.
+  const live = Array.from(document.querySelectorAll('*'));
+  const extraRoot = o.extraRoot ? document.querySelector(o.extraRoot) : null;
+  const clone = document.documentElement.cloneNode(true);
+  const copies = [clone, ...clone.querySelectorAll('*')];  // the same order as live (html first)
+  let n = 0;
+  live.forEach((el, k) => {
+    const c = copies[k];
+    const extra = extraRoot !== null && el !== extraRoot && extraRoot.contains(el)
+      && Array.from(el.childNodes).some(t => t.nodeType === 3 && t.textContent.trim());
+    if (el.matches(o.selector) || extra) { const id = String(++n); el.setAttribute('data-agid', id); c.setAttribute('data-agid', id); }
+    else if (el.hasAttribute('data-agid')) { el.removeAttribute('data-agid'); c.removeAttribute('data-agid'); }
+    if (extra && !el.matches(o.selector)) {  // a clickable text: its own words are its label
+      c.setAttribute('data-agtext', Array.from(el.childNodes).filter(t => t.nodeType === 3).map(t => t.textContent).join(' ').replace(/\s+/g, ' ').trim().slice(0, 80));
     }
-  }
-  return document.documentElement.outerHTML;
+    if (o.visibility && el.checkVisibility && !el.checkVisibility()
+        && (!el.parentElement || el.parentElement.checkVisibility())) c.setAttribute('data-aghidden', '');
+    if (el.tagName === 'INPUT') {
+      if (el.type === 'checkbox' || el.type === 'radio') { if (el.checked) c.setAttribute('checked', ''); else c.removeAttribute('checked'); }
+      else { c.setAttribute('value', el.value); }
+    } else if (el.tagName === 'TEXTAREA') { c.textContent = el.value; }
+    else if (el.tagName === 'OPTION') { if (el.selected) c.setAttribute('selected', ''); else c.removeAttribute('selected'); }
+  });
+  const root = o.root ? clone.querySelector(o.root) : null;
+  return (root || clone).outerHTML;
 }"""
 
 
@@ -60,6 +74,11 @@ def browser_available(executable: str = "/usr/bin/chromium") -> str | None:
     if not (os.path.exists(executable) or shutil.which(executable)):
         return f"no Chromium at {executable} (apt-get install chromium)"
     return None
+
+
+def _same_document(href: str, current: str) -> bool:
+    """A link that only changes the fragment (``#tab-2``) does not load a page."""
+    return href.split("#")[0] == current.split("#")[0] and "#" in href
 
 
 class _Chromium:
@@ -111,7 +130,8 @@ class BrowserClient(ClientBase):
 
     mode = "browser"
 
-    def __init__(self, origin: str, timeout_s: float = 10.0, executable: str = "/usr/bin/chromium") -> None:
+    def __init__(self, origin: str, timeout_s: float = 10.0, executable: str = "/usr/bin/chromium", *,
+                 navigation: bool = True, extra_root: str | None = None, root: str | None = None) -> None:
         reason = browser_available(executable)
         if reason:
             raise ConfigError(f"mode='browser' cannot run: {reason}.")
@@ -120,6 +140,12 @@ class BrowserClient(ClientBase):
         self.blocked: list[str] = []
         self.history: list[str] = []
         self.status = 200
+        # Pages whose scripts are the task (MiniWoB): clicks never wait for a navigation, generic
+        # elements with text under ``extra_root`` are numbered too, hidden ones are left out and
+        # only ``root`` is rendered.
+        self.navigation = navigation
+        self.snapshot_options = {"selector": INTERACTIVE_SELECTOR, "extraRoot": extra_root, "root": root,
+                                 "visibility": extra_root is not None}
         browser = _Chromium.acquire(executable)
         self._released = False
         self.context = browser.new_context(service_workers="block", java_script_enabled=True)
@@ -150,7 +176,7 @@ class BrowserClient(ClientBase):
             raise PageLoadError(f"the browser failed ({type(e).__name__})") from e
 
     def _snapshot(self) -> None:
-        html = self.pg.evaluate(_SNAPSHOT_JS, INTERACTIVE_SELECTOR)
+        html = self.pg.evaluate(_SNAPSHOT_JS, self.snapshot_options)
         self.page = parse_page(html, self.pg.url, self.status)
 
     def _run(self, fn: Any, navigates: bool) -> None:
@@ -164,6 +190,7 @@ class BrowserClient(ClientBase):
                 response = nav.value
                 self.status = response.status if response is not None else 200
                 self.history.append(self.pg.url)
+                self.loads += 1
             else:
                 fn()
             self._snapshot()
@@ -188,15 +215,15 @@ class BrowserClient(ClientBase):
         return self.pg.locator(f'[data-agid="{int(eid)}"]')
 
     def click(self, eid: int) -> str | None:
-        el = self.element(eid, ("link", "button", "checkbox", "radio"), "click")
+        el = self.element(eid, None, "click")
         navigates = False
         if el.kind == "link":
             self.check_url(el.href or "")
-            navigates = True
+            navigates = self.navigation and not _same_document(el.href or "", self.pg.url)
         elif el.kind == "button" and el.form is not None and el.input_type == "submit":
-            navigates = True
+            navigates = self.navigation
         self._run(lambda: self._loc(eid).click(), navigates)
-        return None
+        return f"Element [{eid}] is focused." if el.kind in ("textbox", "textarea", "select") else None
 
     def fill(self, eid: int, text: str, submit: bool = False) -> None:
         el = self.element(eid, ("textbox", "textarea"), "type into")

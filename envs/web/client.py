@@ -41,6 +41,7 @@ class ClientBase:
     def __init__(self, origin: str) -> None:
         self.origin = origin.rstrip("/")
         self.page: Page | None = None
+        self.loads = 0  # pages loaded (navigations), so the env can tell a load from an in-page change
 
     def element(self, eid: int, kinds: tuple[str, ...] | None = None, verb: str = "use") -> Element:
         if self.page is None:
@@ -116,6 +117,7 @@ class TextClient(ClientBase):
             raise PageLoadError(f"the page {urlsplit(url).path} could not be loaded ({type(e).__name__})") from e
         final = str(r.url)
         self.page = parse_page(r.text, final, r.status_code)
+        self.loads += 1
         self.history.append(final)
 
     def open(self, url: str) -> None:
@@ -130,8 +132,10 @@ class TextClient(ClientBase):
     # -- element actions ---------------------------------------------------
     def click(self, eid: int) -> str | None:
         """Click; returns a note when nothing happens."""
-        el = self.element(eid, ("link", "button", "checkbox", "radio"), "click")
+        el = self.element(eid, None, "click")
         assert self.page is not None
+        if el.kind in ("textbox", "textarea", "select", "clickable"):
+            return f"Element [{eid}] is focused." if el.kind != "clickable" else None
         if el.kind == "link":
             self._load("get", el.href or self.page.url)
         elif el.kind == "checkbox":

@@ -134,9 +134,14 @@ class WebEnv(AgentEnv):
     def intro(self, task: Task) -> str:
         raise NotImplementedError
 
-    def after_load(self) -> str | None:
-        """Called after every page load; may end the episode; returns a note."""
+    def after_action(self, loaded: bool) -> str | None:
+        """Called after every page action (``loaded``: a new page came); may end the
+        episode; returns a note that replaces the page in the observation."""
         return None
+
+    def client_options(self) -> dict[str, Any]:
+        """Extra keyword arguments of the browser-mode client."""
+        return {}
 
     # -- resources -------------------------------------------------------
     @property
@@ -163,7 +168,7 @@ class WebEnv(AgentEnv):
             else:
                 from agentgym.envs.web.browser import BrowserClient
 
-                client = BrowserClient(self.base_url, self.timeout_s, executable=self.chromium)
+                client = BrowserClient(self.base_url, self.timeout_s, executable=self.chromium, **self.client_options())
             self._res["client"] = client
 
     def close(self) -> None:
@@ -182,13 +187,14 @@ class WebEnv(AgentEnv):
 
     def _navigate(self, action: Any) -> str | None:
         """Run a client action; returns an error note if the page did not load."""
-        before = self.client.page
+        loads = self.client.loads
         try:
             note = action()
-            if self.client.page is not before:
+            loaded = self.client.loads != loads
+            if loaded:
                 self.pages_loaded += 1
                 self.top = 0
-                note = self.after_load() or note
+            note = self.after_action(loaded) or note
         except PageLoadError as e:
             self.load_errors += 1
             return f"Error: {e}. The page did not change; try again."
@@ -278,8 +284,8 @@ class WebEnv(AgentEnv):
             element: The select's number.
             value: The option to choose, as shown in its options.
         """
-        self.client.select(element, value)
-        return self.observe()
+        note = self._navigate(lambda: self.client.select(element, value))
+        return note if self._terminated else self.observe(note)
 
     @tool
     def back(self) -> str:
@@ -340,8 +346,8 @@ class WebShopEnv(WebEnv):
         self.grade: dict[str, float] = {}
         return super().on_reset(task)
 
-    def after_load(self) -> str | None:
-        if self.purchase is not None or urlsplit(self.client.page.url).path != f"/s/{self.sid}/done":
+    def after_action(self, loaded: bool) -> str | None:
+        if not loaded or self.purchase is not None or urlsplit(self.client.page.url).path != f"/s/{self.sid}/done":
             return None
         try:
             if "api" not in self._res:  # one client per env: making one costs an SSL context (~10 ms+)

@@ -45,7 +45,7 @@ class Element:
     """One numbered element; ``value`` is its live state (text, selected value)."""
 
     id: int
-    kind: str  # link | button | textbox | select | checkbox | radio | textarea
+    kind: str  # link | button | textbox | select | checkbox | radio | textarea | clickable
     label: str = ""
     href: str | None = None
     name: str = ""
@@ -62,6 +62,8 @@ class Element:
         label = self.label.replace('"', "'")
         if self.kind == "link":
             return f'[{self.id}] link "{label}"'
+        if self.kind == "clickable":
+            return f"[{self.id}]"
         if self.kind == "button":
             return f'[{self.id}] button "{label}"' + (" (disabled)" if self.disabled else "")
         if self.kind in ("checkbox", "radio"):
@@ -133,10 +135,13 @@ class _Parser(HTMLParser):
         self.open_el: Element | None = None  # link/button/option collecting its text
         self.open_text: list[str] = []
         self.select: Element | None = None
-        self.option: tuple[str, bool] | None = None
+        self.option: tuple[str | None, bool] | None = None
         self.title = ""
         self.in_title = False
-        self.labels: dict[str, str] = {}
+        self.labels: dict[str, str] = {}  # html id -> the text of its <label for=...>
+        self.label_stack: list[tuple[str, list[str], list[Element]]] = []
+        self.by_html_id: dict[str, Element | None] = {}
+        self.last: Element | None = None
 
     # -- helpers -------------------------------------------------------
     def newline(self) -> None:
@@ -146,6 +151,13 @@ class _Parser(HTMLParser):
         self.cur = []
 
     def new_element(self, kind: str, attrs: dict[str, str | None], visible: bool) -> Element:
+        el = self._new_element(kind, attrs, visible)
+        self.last = el
+        for _, _, wrapped in self.label_stack:
+            wrapped.append(el)
+        return el
+
+    def _new_element(self, kind: str, attrs: dict[str, str | None], visible: bool) -> Element:
         self.counter += 1
         eid = int(attrs["data-agid"]) if (attrs.get("data-agid") or "").isdigit() else self.counter
         el = Element(id=eid, kind=kind, name=attrs.get("name") or "", form=self.form_stack[-1] if self.form_stack else None,
@@ -162,7 +174,8 @@ class _Parser(HTMLParser):
     # -- parser callbacks ------------------------------------------------
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = dict(attrs_list)
-        hidden = tag in _SKIP or "hidden" in attrs or "display:none" in (attrs.get("style") or "").replace(" ", "")
+        hidden = (tag in _SKIP or "hidden" in attrs or "data-aghidden" in attrs
+                  or "display:none" in (attrs.get("style") or "").replace(" ", ""))
         if tag not in _VOID:
             self.stack.append((tag, hidden))
             if hidden:
@@ -178,6 +191,10 @@ class _Parser(HTMLParser):
                 self.cur.append("- ")
         elif tag in ("td", "th") and self.cur:
             self.cur.append(" | ")
+        if tag == "label":
+            self.label_stack.append((attrs.get("for") or "", [], []))
+        if attrs.get("id"):
+            self.by_html_id[attrs["id"] or ""] = None
         if tag == "form":
             self.forms.append(Form(urljoin(self.url, attrs.get("action") or self.url), (attrs.get("method") or "get").lower()))
             self.form_stack.append(len(self.forms) - 1)
@@ -197,12 +214,20 @@ class _Parser(HTMLParser):
             el.label = attrs.get("aria-label") or self.labels.get(attrs.get("id") or "", "") or el.name
             self.select = el
         elif tag == "option" and self.select is not None:
-            self.option = (attrs.get("value") or "", "selected" in attrs)
+            self.option = (attrs.get("value"), "selected" in attrs)
             self.open_text = []
         elif tag == "textarea":
             el = self.new_element("textarea", attrs, visible)
             el.label = attrs.get("placeholder") or attrs.get("aria-label") or el.name
             self.open_el, self.open_text = el, []
+        elif "data-agid" in attrs and tag not in ("input", "option") and self.open_el is None:
+            # Browser mode numbers more than the form controls on some pages (MiniWoB's
+            # clickable spans and cells): a marker before the element's own text.
+            el = self.new_element("clickable", attrs, visible)
+            el.label = attrs.get("data-agtext") or attrs.get("aria-label") or attrs.get("title") or tag
+            self.place(el)
+        if tag in ("input", "select", "textarea") and attrs.get("id"):
+            self.by_html_id[attrs["id"] or ""] = self.last
         if tag in _VOID and tag in _BLOCK:
             self.newline()
 
@@ -220,11 +245,13 @@ class _Parser(HTMLParser):
         elif itype in ("checkbox", "radio"):
             el = self.new_element(itype, attrs, visible)
             el.value, el.checked = attrs.get("value") or "on", "checked" in attrs
+            self.by_html_id[attrs.get("id") or ""] = el
             el.label = attrs.get("aria-label") or self.labels.get(attrs.get("id") or "", "") or el.value
         else:
             el = self.new_element("textbox", attrs, visible)
             el.input_type, el.value = itype, attrs.get("value") or ""
-            el.label = attrs.get("placeholder") or attrs.get("aria-label") or el.name
+            el.label = (attrs.get("placeholder") or attrs.get("aria-label") or self.labels.get(attrs.get("id") or "", "")
+                        or el.name)
         self.place(el)
 
     def counter_hidden(self, attrs: dict[str, str | None]) -> None:
@@ -247,8 +274,9 @@ class _Parser(HTMLParser):
             self.open_el = None
             self.place(el)
         elif tag == "option" and self.select is not None and self.option is not None:
-            value, selected = self.option
+            value_attr, selected = self.option
             label = _SPACES.sub(" ", "".join(self.open_text)).strip()
+            value = label if value_attr is None else value_attr  # HTML: no value attribute -> the text
             self.select.options.append((value, label))
             if selected or len(self.select.options) == 1:
                 self.select.value = value
@@ -258,6 +286,15 @@ class _Parser(HTMLParser):
             self.select = None
         elif tag == "form" and self.form_stack:
             self.form_stack.pop()
+        elif tag == "label" and self.label_stack:
+            target, parts, wrapped = self.label_stack.pop()
+            text = _SPACES.sub(" ", "".join(parts)).strip()
+            if text:
+                self.labels[target] = text
+                for el in wrapped + [self.by_html_id.get(target)]:
+                    if el is not None and el.kind in ("checkbox", "radio", "textbox", "select", "textarea") \
+                            and (el.label in ("", "on", el.name, el.value) or el.kind in ("checkbox", "radio")):
+                        el.label = text
         if tag in _VOID:
             return
         # Pop up to the matching tag (tolerates unclosed children).
@@ -271,6 +308,8 @@ class _Parser(HTMLParser):
             self.newline()
 
     def handle_data(self, data: str) -> None:
+        for _, parts, _ in self.label_stack:
+            parts.append(data)
         if self.in_title:
             self.title += data
             return

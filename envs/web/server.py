@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ from agentgym.errors import AgentGymError
 __all__ = ["SiteServer", "SiteServerError", "acquire", "release", "running_servers"]
 
 logger = logging.getLogger(__name__)
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = float(os.environ.get("AGENTGYM_WEB_START_TIMEOUT", "120"))
+"""Seconds a site server may take to answer (a loaded machine can take tens of seconds to import)."""
 
 
 class SiteServerError(AgentGymError, RuntimeError):

@@ -14,6 +14,8 @@ view of the session's order (the grader reads it; nothing links to it).
 
 Wiki routes: ``/w/`` home, ``/w/search?q=&page=``, ``/w/wiki/{slug}``.
 
+MiniWoB++: the ``miniwob`` package's task pages as static files (``/miniwob/{task}.html``).
+
 Both: ``/healthz``. Unknown pages are 404 pages, bad parameters 400 pages.
 """
 
@@ -253,6 +255,17 @@ def wiki_app(db: Path | str) -> Starlette:
 
 
 # ----------------------------------------------------------------------
+# MiniWoB++ task pages (static files of the ``miniwob`` package)
+# ----------------------------------------------------------------------
+def miniwob_app(html_dir: Path | str) -> Starlette:
+    """The MiniWoB++ task pages under ``/miniwob/{task}.html`` (with their ``core``/``common`` scripts)."""
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    return Starlette(routes=[Route("/healthz", _healthz), Mount("/", StaticFiles(directory=str(html_dir)))])
+
+
+# ----------------------------------------------------------------------
 # The server process
 # ----------------------------------------------------------------------
 def _watch_parent() -> None:
@@ -269,13 +282,13 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--site", choices=["shop", "wiki"], required=True)
-    ap.add_argument("--db", required=True, help="the site's SQLite database")
+    ap.add_argument("--site", choices=["shop", "wiki", "miniwob"], required=True)
+    ap.add_argument("--db", required=True, help="the site's SQLite database (MiniWoB: its html folder)")
     ap.add_argument("--fd", type=int, help="a listening socket inherited from the parent")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin reaches EOF")
     args = ap.parse_args(argv)
-    app = shop_app(args.db) if args.site == "shop" else wiki_app(args.db)
+    app = {"shop": shop_app, "wiki": wiki_app, "miniwob": miniwob_app}[args.site](args.db)
     if args.watch_stdin:
         threading.Thread(target=_watch_parent, daemon=True).start()
     config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
