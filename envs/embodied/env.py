@@ -8,11 +8,15 @@ Tools: ``look``, ``go(room)``, ``open(receptacle)``, ``close(receptacle)``,
 ``examine(object)``, ``pick(object)``, ``place(object, receptacle)``,
 ``ask(question)``. Objects are named as observations print them ("red mug (1)");
 type and number alone ("mug (1)") name the same object (numbers are unique per type).
-Reward parts: ``success`` (+1 for placing the wanted object on the goal
-receptacle), ``question`` (per ``ask``, from a pluggable
+Reward parts (an :class:`agentgym.rewards.Reward`, ``env.reward``): ``success``
+(outcome; +1 for placing the wanted object on the goal receptacle, not
+reported otherwise), ``question`` (per turn, per ``ask``, from a pluggable
 :class:`~.reward.QuestionReward`; default information gain, zero for redundant
-or not-understood questions, a penalty past the question budget),
-``invalid_action`` (base class).
+or not-understood questions, a penalty past the question budget; with
+``question_judge=`` an LLM judge's verdict on relevance and minimality),
+``invalid_action`` (base class). A judged part the judge could not give is
+left out of ``reward_parts``, named in ``info["reward_unavailable"]`` and
+counted in the ``reward_unavailable`` metric (judged envs only).
 Termination: an object of the wanted type is placed on the goal receptacle
 (success only if it is the wanted instance). Truncation: ``max_turns``
 (per difficulty: 12 / 20 / 30).
@@ -32,10 +36,16 @@ from typing import Any
 
 from agentgym import AgentEnv, Task, tool
 from agentgym.envs.embodied.home import EXAMINE_KINDS, VISIBLE_KINDS, Home
-from agentgym.envs.embodied.reward import QuestionOutcome, QuestionReward, load_question_reward
+from agentgym.envs.embodied.reward import (
+    QuestionOutcome,
+    QuestionReward,
+    load_question_reward,
+    make_question_judge,
+)
 from agentgym.envs.embodied.tasks import AskToActTasks
 from agentgym.envs.embodied.user import User, UserView, load_user
-from agentgym.errors import InvalidActionError, did_you_mean
+from agentgym.errors import ConfigError, InvalidActionError, did_you_mean
+from agentgym.rewards import Part, Reward, RewardReporting, Unavailable
 
 __all__ = ["AskToActEnv"]
 
@@ -48,7 +58,7 @@ def _knowledge_level(kinds: frozenset[str]) -> int:
     return 1 if kinds & VISIBLE_KINDS else 0
 
 
-class AskToActEnv(AgentEnv):
+class AskToActEnv(RewardReporting, AgentEnv):
     """See the module docstring. Extra keyword arguments (the rest go to
     :class:`~agentgym.AgentEnv`):
 
@@ -60,6 +70,13 @@ class AskToActEnv(AgentEnv):
             :class:`~.reward.QuestionOutcome`, a ``"module:Class"`` string, or
             None for information gain).
         question_budget: Questions allowed before the penalty (default: per difficulty).
+        question_judge: Score each question with an LLM judge instead of
+            information gain: an :class:`~agentgym.rewards.LLMJudge` or
+            :class:`~agentgym.rewards.JudgeEnsemble`, a
+            :class:`~.reward.JudgedQuestionReward`, or a judge backend spec
+            (``"hf:smollm2-135m"``, ``"openai:URL#MODEL"``,
+            ``"agentgym.rewards.scripted:OverlapJudge"``) judged with
+            :data:`~.reward.QUESTION_RUBRIC`. The judge sees the wanted object.
 
     >>> env = AskToActEnv(split="val", difficulty="easy")
     >>> obs, info = env.reset(seed=0)
@@ -92,12 +109,21 @@ class AskToActEnv(AgentEnv):
         answer_noise: float = 0.0,
         question_reward: QuestionReward | str | None = None,
         question_budget: int | None = None,
+        question_judge: Any = None,
         **kwargs: Any,
     ) -> None:
+        if question_judge is not None and question_reward is not None:
+            raise ConfigError("give question_reward or question_judge, not both (question_judge sets the question reward).")
         self._max_turns_given = kwargs.get("max_turns") is not None
         super().__init__(**kwargs)
         self.user = load_user(user, noise=answer_noise)
-        self.question_reward = load_question_reward(question_reward)
+        self.question_reward = (make_question_judge(question_judge) if question_judge is not None
+                                else load_question_reward(question_reward))
+        self.reports_unavailable = bool(getattr(self.question_reward, "wants_context", False))
+        self.reward = Reward([
+            Part("question", self._question_part, when="turn", doc="per ask: the question reward"),
+            Part("success", float, when="outcome", omit_zero=True, doc="the wanted object on the goal"),
+        ])
         self.question_budget_override = question_budget
         self._home_meta: Any = None
 
@@ -164,6 +190,7 @@ class AskToActEnv(AgentEnv):
             "resolved_by_asking": float(resolved),
             "steps": self.actions,
             "candidates": len(h.told0),
+            **self.unavailable_metrics(),
         }
 
     # ------------------------------------------------------------------
@@ -283,8 +310,7 @@ class AskToActEnv(AgentEnv):
         text = f"You put the {o.name} {'in' if r in h.openable else 'on'} the {r}."
         if r == h.goal and o.type == h.target_type:
             ok = i == h.target
-            if ok:
-                self.add_reward("success", 1.0)
+            self.reward.apply(self, ok, when="outcome")
             self.finish(success=ok)
             text += " User: Thank you, that is the one!" if ok else " User: That is not the one I wanted."
         return text
@@ -309,13 +335,30 @@ class AskToActEnv(AgentEnv):
             self.constraints.append((answer.consistent, _knowledge_level(answer.kinds)))
         self.told = after
         outcome = QuestionOutcome(question, answer.text, answer.understood, before, after,
-                                  self.questions, self.question_budget)
+                                  self.questions, self.question_budget, *self._judge_context(before))
         if not answer.understood:
             self.irrelevant += 1
         elif answer.consistent is not None and outcome.redundant:
             self.redundant += 1
-        self.add_reward("question", float(self.question_reward(outcome)))
+        self.reward.apply(self, outcome, when="turn")
         return f"User: {answer.text}"
+
+    def _question_part(self, outcome: QuestionOutcome) -> Any:
+        value = self.question_reward(outcome)
+        return value if isinstance(value, Unavailable) else float(value)
+
+    def _judge_context(self, before: frozenset[int]) -> tuple[str, str]:
+        """(privileged facts, the request) for a judged question reward; empty otherwise."""
+        if not getattr(self.question_reward, "wants_context", False):
+            return "", ""
+        h = self.home
+        t = h.objects[h.target]
+        where = f"{t.start} in the {h.receptacle_room.get(t.start, '?')}"
+        cands = ", ".join(f"{h.objects[i].name} ({h.objects[i].size}, {h.objects[i].material}, "
+                          f"on/in the {h.objects[i].start})" for i in sorted(before))
+        facts = (f"The user wants the {t.name}: {t.colour}, {t.size}, {t.material}, initially on/in the {where}. "
+                 f"Candidates still consistent with what the agent was told: {cands}.")
+        return facts, h.instruction_text
 
     # ------------------------------------------------------------------
     # Helpers

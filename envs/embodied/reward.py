@@ -14,6 +14,12 @@ about which object is wanted: ``scale * log2(|C_before| / |C_after|)``; zero for
 a redundant question (one whose answer was already implied) or one the user
 did not understand; and a fixed penalty for every question past the budget.
 
+:class:`JudgedQuestionReward` asks an LLM judge instead (``question_judge=``
+on the env): is the question relevant to telling the wanted object apart
+from the other candidates, and minimal (one thing at a time, not already
+answered)? The judge sees the privileged target, the agent never does. A judge
+that cannot answer makes the part unavailable (see :mod:`agentgym.rewards`).
+
 >>> r = InfoGainReward(scale=0.1, over_budget_penalty=0.1)
 >>> o = QuestionOutcome("Is it red?", "Yes.", True, frozenset({1, 2, 3, 4}), frozenset({1, 2}), 1, 2)
 >>> round(r(o), 3)
@@ -27,11 +33,13 @@ from __future__ import annotations
 import importlib
 import math
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from agentgym.errors import ConfigError
+from agentgym.rewards import JudgeInput, Rubric, Unavailable
 
-__all__ = ["InfoGainReward", "QuestionOutcome", "QuestionReward", "load_question_reward"]
+__all__ = ["InfoGainReward", "JudgedQuestionReward", "QUESTION_RUBRIC", "QuestionOutcome", "QuestionReward",
+           "load_question_reward"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,11 @@ class QuestionOutcome:
     after: frozenset[int]
     asked: int
     budget: int
+    context: str = ""
+    """Privileged facts for a judge (the wanted object, the candidates); filled
+    only for a reward with ``wants_context = True``."""
+    request: str = ""
+    """The user's request, as the agent saw it (filled with ``context``)."""
 
     @property
     def redundant(self) -> bool:
@@ -68,7 +81,7 @@ class QuestionOutcome:
 class QuestionReward(Protocol):
     """``reward(outcome) -> float``: the ``question`` reward part of an ``ask``."""
 
-    def __call__(self, outcome: QuestionOutcome) -> float: ...
+    def __call__(self, outcome: QuestionOutcome) -> float | Unavailable: ...
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,54 @@ class InfoGainReward:
         if not outcome.understood:
             return 0.0
         return self.scale * outcome.bits
+
+
+QUESTION_RUBRIC = Rubric(
+    "asktoact-question",
+    "The agent must fetch one specific object; several objects fit the user's request. The RESPONSE is a "
+    "question the agent asked the user. Say YES only if the question is relevant (its answer helps tell the "
+    "wanted object apart from the other candidates, given the privileged facts) and minimal (it asks about "
+    "one thing, and the answer is not already implied by what the agent was told).",
+)
+
+
+@dataclass
+class JudgedQuestionReward:
+    """The ``question`` part from an LLM judge: ``scale`` for a YES, ``-no_penalty``
+    for a NO, the budget penalty past the budget (without a judge call), and
+    :class:`~agentgym.rewards.Unavailable` when the judge cannot answer.
+
+    Args:
+        judge: An :class:`~agentgym.rewards.LLMJudge` or
+            :class:`~agentgym.rewards.JudgeEnsemble` (anything with ``judge(items)``).
+    """
+
+    judge: Any
+    scale: float = 0.1
+    no_penalty: float = 0.0
+    over_budget_penalty: float = 0.1
+    wants_context = True
+
+    def __call__(self, outcome: QuestionOutcome) -> float | Unavailable:
+        if outcome.asked > outcome.budget:
+            return -self.over_budget_penalty
+        verdict = self.judge.judge([JudgeInput(outcome.request, outcome.question, context=outcome.context)])[0]
+        if verdict.value is None:
+            return Unavailable(verdict.reason or "judge unavailable")
+        return self.scale if verdict.value >= 0.5 else -self.no_penalty
+
+
+def make_question_judge(spec: Any) -> JudgedQuestionReward:
+    """A judged question reward from an LLMJudge/ensemble or a backend spec
+    (``"hf:..."``, ``"openai:..."``, ``"package.module:Class"``), judged with
+    :data:`QUESTION_RUBRIC`."""
+    from agentgym.rewards import LLMJudge
+
+    if isinstance(spec, JudgedQuestionReward):
+        return spec
+    if hasattr(spec, "judge"):
+        return JudgedQuestionReward(spec)
+    return JudgedQuestionReward(LLMJudge(spec, QUESTION_RUBRIC, timeout_s=60.0))
 
 
 def load_question_reward(spec: QuestionReward | str | None) -> QuestionReward:

@@ -12,7 +12,10 @@ Reward parts: ``execution`` (1 if the submitted query's result matches the
 gold result on the task's database and on its ``n_variants`` fuzzed
 variants), optional ``syntax``, ``schema_linking``, ``row_f1``, ``format``
 (weights via ``reward_weights``, 0 by default), ``invalid_action`` (−penalty
-for malformed calls and for rejected queries such as ``DROP``).
+for malformed calls and for rejected queries such as ``DROP``); with
+``explanation_judge=``, ``explanation`` (an LLM judge on the prose written
+beside the ``submit`` call, gated on execution; see :mod:`.reward`). The parts
+are an :class:`agentgym.rewards.Reward` (``env.reward``).
 Termination: ``submit``. Truncation: ``max_turns`` (default 15).
 Metrics: ``success``, ``queries``, ``query_errors``, ``rejected_queries``,
 ``exec_match_main`` (matched on the task's database only), ``submitted``.
@@ -30,6 +33,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -46,9 +50,18 @@ from agentgym.envs.sql.backends import (
 from agentgym.envs.sql.database import DbRef
 from agentgym.envs.sql.domains import get_domain
 from agentgym.envs.sql.render import render_result, render_schema, render_table
-from agentgym.envs.sql.reward import check_weights, results_match, row_f1, schema_linking
+from agentgym.envs.sql.reward import (
+    EXPLANATION_RUBRIC,
+    Submission,
+    build_reward,
+    check_weights,
+    results_match,
+    row_f1,
+    schema_linking,
+)
 from agentgym.envs.sql.tasks import SQLTasks
 from agentgym.errors import ConfigError, InvalidActionError, did_you_mean
+from agentgym.rewards import JudgeInput, LLMJudge, RewardReporting, Unavailable
 
 __all__ = ["SQLEnv"]
 
@@ -61,7 +74,7 @@ _GOLD_CACHE: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
 _GOLD_CACHE_SIZE = 20_000
 
 
-class SQLEnv(AgentEnv):
+class SQLEnv(RewardReporting, AgentEnv):
     """Interactive text-to-SQL (see the module docstring).
 
     Args:
@@ -78,6 +91,12 @@ class SQLEnv(AgentEnv):
         reward_weights: Weights of the reward parts (``execution`` 1, others 0).
         data: ``"generated"`` (default: four generated domains) or ``"chinook"``
             (real data, fetched by ``scripts/setup.sh``).
+        explanation_judge: Add the ``explanation`` part: an
+            :class:`~agentgym.rewards.LLMJudge` / :class:`~agentgym.rewards.JudgeEnsemble`,
+            or a judge backend spec (``"hf:smollm2-135m"``, ``"openai:URL#MODEL"``,
+            ``"agentgym.rewards.scripted:OverlapJudge"``) judged with
+            :data:`~.reward.EXPLANATION_RUBRIC`. Judged only when the query is
+            correct; weight ``reward_weights["explanation"]`` (default 0.2).
         **kwargs: :class:`~agentgym.AgentEnv` arguments (split, difficulty, seed, …).
     """
 
@@ -108,6 +127,7 @@ class SQLEnv(AgentEnv):
         max_rows_shown: int = 20,
         reward_weights: Mapping[str, float] | None = None,
         data: str = "generated",
+        explanation_judge: Any = None,
         **kwargs: Any,
     ) -> None:
         if not 0 < time_limit_s <= 60:
@@ -119,7 +139,14 @@ class SQLEnv(AgentEnv):
         self.n_variants = int(n_variants)
         self.schema_in_prompt = schema_in_prompt
         self.max_rows_shown = int(max_rows_shown)
-        self.weights = check_weights(reward_weights)
+        self.weights = check_weights(reward_weights, judged=explanation_judge is not None)
+        self.explanation_judge = (
+            None if explanation_judge is None
+            else explanation_judge if hasattr(explanation_judge, "judge")
+            else LLMJudge(explanation_judge, EXPLANATION_RUBRIC))
+        self.reports_unavailable = self.explanation_judge is not None
+        self.reward = build_reward(self.weights, self, self._explanation if self.explanation_judge else None)
+        self._action_text = ""
         self.backend: SQLiteBackend | PostgresBackend = make_backend(
             backend, dsn=dsn, admin_dsn=admin_dsn, cache_dir=cache_dir, time_limit_s=time_limit_s)
         super().__init__(**kwargs)
@@ -155,7 +182,12 @@ class SQLEnv(AgentEnv):
 
     def episode_metrics(self) -> dict[str, float]:
         return {"queries": self.queries, "query_errors": self.query_errors, "rejected_queries": self.rejected,
-                "exec_match_main": self.exec_match_main, "submitted": float(self.submitted)}
+                "exec_match_main": self.exec_match_main, "submitted": float(self.submitted),
+                **self.unavailable_metrics()}
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        self._action_text = action if isinstance(action, str) else ""  # the explanation is read from it
+        return super().step(action)
 
     def close(self) -> None:
         self.backend.close()
@@ -263,18 +295,29 @@ class SQLEnv(AgentEnv):
         return self._matches(db, result, meta)
 
     def _score(self, query: str, main: QueryResult | str, ok_all: bool) -> None:
+        self.reward.apply(self, Submission(query, main, ok_all, _explanation_text(self._action_text)))
+
+    def _schema_linking(self, s: Submission) -> float:
         assert self.task is not None
-        w, gold = self.weights, self.task.meta["gold"]
-        self.add_reward("execution", w["execution"] * float(ok_all))
-        if w["syntax"]:
-            self.add_reward("syntax", w["syntax"] * float(not isinstance(main, str)))
-        if w["format"]:
-            self.add_reward("format", w["format"])  # it passed the read-only single-statement check
-        if w["schema_linking"]:
-            self.add_reward("schema_linking", w["schema_linking"] * schema_linking(query, gold, self.backend.dialect))
-        if w["row_f1"]:
-            f1 = 0.0 if isinstance(main, str) else row_f1(main.rows, self._gold(self.db, self.task.meta))
-            self.add_reward("row_f1", w["row_f1"] * f1)
+        return schema_linking(s.query, self.task.meta["gold"], self.backend.dialect)
+
+    def _row_f1(self, s: Submission) -> float:
+        assert self.task is not None
+        return 0.0 if isinstance(s.main, str) else row_f1(s.main.rows, self._gold(self.db, self.task.meta))
+
+    def _explanation(self, s: Submission) -> float | Unavailable:
+        assert self.task is not None and self.explanation_judge is not None
+        shown = render_result(s.main, 10) if not isinstance(s.main, str) else s.main
+        facts = f"Submitted query (correct):\n{s.query}\nIts result:\n{shown}"
+        return self.explanation_judge.judge([JudgeInput(self.task.prompt, s.explanation, context=facts)])[0].as_part()
+
+
+_TOOL_CALL = re.compile(r"<tool_call>.*?(</tool_call>|$)|\bsubmit\s*\(.*|\{.*\}", re.DOTALL)
+
+
+def _explanation_text(action: str) -> str:
+    """The prose of an action: its text without the tool call (Hermes block, call syntax or bare JSON)."""
+    return _TOOL_CALL.sub(" ", action).strip()
 
 
 def _fingerprint(shown: str) -> str:

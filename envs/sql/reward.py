@@ -16,6 +16,15 @@
 The partial parts are off by default (weight 0), so ``reward == success ==
 exact execution match``; turn them on with ``reward_weights={"row_f1": 0.1, ...}``.
 
+* ``explanation`` (only with the env's ``explanation_judge=``; weight
+  :data:`EXPLANATION_WEIGHT` unless ``reward_weights`` says otherwise): an LLM
+  judge's verdict on the natural-language explanation written beside the
+  ``submit`` call (the action's text outside the tool call), **gated on
+  execution**: judged only when the query is correct. A judge that cannot
+  answer leaves the part unavailable (``info["reward_unavailable"]``).
+
+The parts are an :class:`agentgym.rewards.Reward` (:func:`build_reward`).
+
 >>> results_match([(1, "a")], [("a", 1.0)], ordered=False)
 True
 >>> round(row_f1([(1,), (2,)], [(1,), (3,)]), 2)
@@ -28,22 +37,67 @@ import datetime as dt
 import decimal
 import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from agentgym.errors import ConfigError
+from agentgym.rewards import Part, Reward, Rubric
 
-__all__ = ["normalize_rows", "results_match", "row_f1", "schema_linking", "DEFAULT_WEIGHTS", "check_weights"]
+__all__ = ["normalize_rows", "results_match", "row_f1", "schema_linking", "DEFAULT_WEIGHTS", "check_weights",
+           "EXPLANATION_RUBRIC", "EXPLANATION_WEIGHT", "Submission", "build_reward"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "execution": 1.0, "syntax": 0.0, "schema_linking": 0.0, "row_f1": 0.0, "format": 0.0,
 }
+EXPLANATION_WEIGHT = 0.2
+
+EXPLANATION_RUBRIC = Rubric(
+    "sql-explanation",
+    "The agent answered a question about a database with a SQL query (correct, given in the privileged facts). "
+    "The RESPONSE is the agent's natural-language explanation of its answer. Say YES only if it accurately says "
+    "what the query computes and how that answers the question, without false claims about the query or data.",
+)
 
 
-def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
-    """Defaults updated with ``weights``; unknown part names raise with the valid ones."""
+@dataclass(frozen=True)
+class Submission:
+    """What the outcome parts are scored on: the submitted query, its result on
+    the task's database (or the error text), whether it matched everywhere, and
+    the explanation written beside the ``submit`` call."""
+
+    query: str
+    main: Any
+    ok_all: bool
+    explanation: str = ""
+
+
+def build_reward(weights: Mapping[str, float], score: Any, explanation: Callable[[Submission], Any] | None = None,
+                 ) -> Reward:
+    """SQL-v0's reward: ``score`` is the env (``_syntax``, ``_schema_linking``,
+    ``_row_f1`` methods on a :class:`Submission`); ``explanation`` the judged
+    part's function, gated on ``execution``, if any."""
+    parts = [
+        Part("execution", lambda s: float(s.ok_all), weight=weights["execution"], keep_zero_weight=True,
+             doc="result matches on the database and every variant"),
+        Part("syntax", lambda s: float(not isinstance(s.main, str)), weight=weights["syntax"]),
+        Part("format", lambda s: 1.0, weight=weights["format"], doc="passed the read-only single-statement check"),
+        Part("schema_linking", score._schema_linking, weight=weights["schema_linking"]),
+        Part("row_f1", score._row_f1, weight=weights["row_f1"]),
+    ]
+    if explanation is not None:
+        parts.append(Part("explanation", explanation, weight=weights.get("explanation", EXPLANATION_WEIGHT),
+                          gate="execution", doc="LLM judge on the explanation, only for a correct query"))
+    return Reward(parts)
+
+
+def check_weights(weights: Mapping[str, float] | None, judged: bool = False) -> dict[str, float]:
+    """Defaults updated with ``weights``; unknown part names raise with the valid
+    ones (``explanation`` is a part only with a judge, ``judged``)."""
     out = dict(DEFAULT_WEIGHTS)
+    if judged:
+        out["explanation"] = EXPLANATION_WEIGHT
     for k, v in (weights or {}).items():
         if k not in out:
             raise ConfigError(f"unknown SQL reward part {k!r}; choose from {sorted(out)}.")
