@@ -35,7 +35,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 __all__ = ["TrainConfig", "SFTConfig", "add_config_arguments", "config_from_namespace", "to_toml"]
 
-Estimator = Literal["grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "raft", "stratified"]
+Estimator = Literal["grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "raft", "stratified", "stratified_gigpo"]
 
 
 TRACKERS = ("wandb", "mlflow")
@@ -76,6 +76,10 @@ class TrainConfig:
     group_size: int = _f(4, "rollouts per task (the group GRPO/GiGPO normalise within)")
     max_turns: int = _f(8, "turn limit of an episode (truncation)")
     history: int | None = _f(None, "turns of history kept in the prompt (None: all)")
+    env_workers: int = _f(0, "0: the rollout's envs run in the trainer process; N: in N Ray actors "
+                             "(agentgym.distributed; pip install 'agentgym[distributed]'), the policy staying here")
+    ray_address: str = _f("", "with env_workers: the Ray cluster to join ('auto', 'ray://host:10001'); "
+                              "empty: RAY_ADDRESS, else a local cluster")
     curriculum: bool = _f(False, "self-evolving curriculum (WebRL): replay tasks solved sometimes but not always, "
                                  "then failed ones, before fresh ones (agentgym.train.curriculum)")
     curriculum_window: int = _f(4, "curriculum: a task's success rate is over its last this many episodes")
@@ -83,7 +87,8 @@ class TrainConfig:
     curriculum_retries: int = _f(3, "curriculum: a task never solved is replayed until picked this many times")
     # --- credit assignment ----------------------------------------------
     estimator: Estimator = _f("gigpo", "advantage estimator: grpo, rloo, gigpo, igpo, reinforce_rej (REINFORCE on the "
-                                       "groups rej_drop keeps), raft (SFT on successful episodes) or stratified")
+                                       "groups rej_drop keeps), raft (SFT on successful episodes), stratified, or "
+                                       "stratified_gigpo (GiGPO, its episode level stratified)")
     norm: Literal["mean_std", "mean"] = _f("mean_std", "group normalisation: 'mean_std' (z-score) or 'mean'")
     gamma: float = _f(0.95, "discount of GiGPO's step-level returns")
     omega: float = _f(1.0, "weight of GiGPO's step-level advantage")
@@ -145,12 +150,14 @@ class TrainConfig:
                      "ppo_epochs", "num_mini_batches", "micro_batch_size", "eval_tasks", "lora_r"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.env_workers < 0:
+            raise ConfigError(f"env_workers must be >= 0 (0: envs in this process), got {self.env_workers}.")
         if self.estimator not in typing.get_args(Estimator):
             raise ConfigError(
                 f"estimator {self.estimator!r} is not known.{did_you_mean(self.estimator, typing.get_args(Estimator))} "
                 f"Choose one of {', '.join(typing.get_args(Estimator))}."
             )
-        if self.estimator in ("grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "stratified") and self.group_size < 2:
+        if self.estimator != "raft" and self.group_size < 2:
             raise ConfigError(
                 f"group_size={self.group_size}: {self.estimator} compares rollouts of the same task, "
                 "so it needs group_size >= 2 (4-8 is usual)."
@@ -174,8 +181,9 @@ class TrainConfig:
             )
         if self.lr <= 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}.")
-        if self.step_rewards == "igpo" and self.estimator != "gigpo":
-            raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' with it.")
+        if self.step_rewards == "igpo" and self.estimator not in ("gigpo", "stratified_gigpo"):
+            raise ConfigError("step_rewards='igpo' is the GiGPO + IGPO combination: set estimator='gigpo' "
+                              "(or 'stratified_gigpo') with it.")
         check_reward_weights(self.reward_weights)
         self._check_methods()
         unknown = [t for t in self.report_to if t not in TRACKERS]
@@ -207,7 +215,7 @@ class TrainConfig:
         if not 0.0 <= self.strata_alpha <= 1.0:
             raise ConfigError(f"strata_alpha={self.strata_alpha} must lie in [0, 1] (1: within-stratum only, "
                               "0: GRPO's group normalisation).")
-        if self.estimator == "stratified":
+        if self.estimator in ("stratified", "stratified_gigpo"):
             from agentgym.credit.stratified import resolve_key
 
             resolve_key(self.strata_key)  # raises with the accepted forms
@@ -235,8 +243,11 @@ class TrainConfig:
             return {"alpha": self.strata_alpha, "key": self.strata_key, "norm": self.norm}
         if self.estimator == "igpo":
             return {"gamma": self.igpo_gamma, "norm": self.norm}
-        return {"gamma": self.gamma, "omega": self.omega, "norm": self.norm,
-                "rewards": self.step_rewards, "similarity": self.similarity}
+        gigpo = {"gamma": self.gamma, "omega": self.omega, "norm": self.norm,
+                 "rewards": self.step_rewards, "similarity": self.similarity}
+        if self.estimator == "stratified_gigpo":
+            return {**gigpo, "alpha": self.strata_alpha, "key": self.strata_key}
+        return gigpo
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
