@@ -33,6 +33,7 @@ import re
 import shutil
 import sys
 import tempfile
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -143,6 +144,8 @@ class CodeRepairEnv(AgentEnv):
         self.weights = check_weights(reward_weights)
         self.max_output_chars = int(max_output_chars)
         self._scratch = Path(tempfile.mkdtemp(prefix="code-repair-"))
+        # Envs that are never closed (registry listings, crashed runs) still clean up at collection.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._scratch), True)
         self.ws = Workspace(self._scratch / "repo")
         super().__init__(**kwargs)
 
@@ -192,9 +195,9 @@ class CodeRepairEnv(AgentEnv):
         }
 
     def close(self) -> None:
-        shutil.rmtree(self._scratch, ignore_errors=True)
         if self._scratch.exists():
             remove_tree(self._scratch)
+        self._cleanup.detach()
         super().close()
 
     # ------------------------------------------------------------------

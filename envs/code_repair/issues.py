@@ -122,10 +122,11 @@ def issue_text(
     for t in fail_to_pass:
         names += [n for n in _called_names(files, t) if n not in names]
     shown = ", ".join(f"`{n}()`" for n in names[:3]) or f"`{project}`"
+    s = "" if len(names[:3]) > 1 else "s"  # "`a()`, `b()` misbehave" / "`a()` misbehaves"
     lines = [
-        f"Bug report: {shown} misbehaves in {project}",
+        f"Bug report: {shown} misbehave{s} in {project}",
         "",
-        f"After the latest changes, {shown} no longer behaves as documented:",
+        f"After the latest changes, {shown} no longer behave{s} as documented:",
         "",
     ]
     for t in list(fail_to_pass)[:_MAX_CASES]:

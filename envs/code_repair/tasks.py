@@ -177,9 +177,10 @@ def tiny_pool(seed: int, difficulty: str, cache_dir: Path | None = None) -> list
 
 
 def _harness_source() -> str:
-    from agentgym.envs.code_repair import harness
+    """What the pool's content depends on besides the packages: the harness and the issue writer."""
+    from agentgym.envs.code_repair import harness, issues
 
-    return harness._HARNESS
+    return harness._HARNESS + Path(issues.__file__).read_text()
 
 
 def _tiny_package_records(
