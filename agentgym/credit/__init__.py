@@ -4,21 +4,22 @@ Each estimator is a pure function ``(trajectories, **params) -> list[list[float]
 (trajectories and turns in input order) in its own module; groups are the
 trajectories that share a ``group_id``.
 
-=================  ======================================================================
-``grpo``           episode return normalised within the group, on every turn
-``rloo``           episode return minus the leave-one-out mean of the group
-``gigpo``          GRPO's episode advantage + omega * step advantage over anchor-state
-                   groups of discounted returns (``rewards="igpo"``: over IGPO's
-                   dense rewards, the GiGPO + IGPO combination)
-``igpo``           information-gain turn rewards + outcome, z-normalised separately,
-                   discounted; needs :func:`score_information_gain` first
-``reinforce_rej``  return minus the group mean, on the groups that :func:`reject_groups`
-                   keeps (neither all solved nor all failed)
-``raft``           weight 1 on the turns of successful episodes (:func:`raft_select`);
-                   the trainer takes an SFT step on them
-``stratified``     ``alpha`` * return normalised within its stratum (same tool-call
-                   counts, or another structural key) + ``(1 - alpha)`` * GRPO's
-=================  ======================================================================
+====================  ======================================================================
+``grpo``              episode return normalised within the group, on every turn
+``rloo``              episode return minus the leave-one-out mean of the group
+``gigpo``             GRPO's episode advantage + omega * step advantage over anchor-state
+                      groups of discounted returns (``rewards="igpo"``: over IGPO's
+                      dense rewards, the GiGPO + IGPO combination)
+``igpo``              information-gain turn rewards + outcome, z-normalised separately,
+                      discounted; needs :func:`score_information_gain` first
+``reinforce_rej``     return minus the group mean, on the groups that :func:`reject_groups`
+                      keeps (neither all solved nor all failed)
+``raft``              weight 1 on the turns of successful episodes (:func:`raft_select`);
+                      the trainer takes an SFT step on them
+``stratified``        ``alpha`` * return normalised within its stratum (same tool-call
+                      counts, or another structural key) + ``(1 - alpha)`` * GRPO's
+``stratified_gigpo``  GiGPO with that blend as its episode level (step level unchanged)
+====================  ======================================================================
 
 :func:`empg` modulates any estimator's advantages by the turns' step entropies
 (EMPG).
@@ -49,7 +50,7 @@ from agentgym.credit.reinforce_rej import RejectDecision, reinforce, reject_grou
 from agentgym.credit.rloo import rloo
 from agentgym.credit.scoring import answer_scores, score_information_gain
 from agentgym.credit.shaping import reweight_rewards
-from agentgym.credit.stratified import strata, strata_stats, stratified
+from agentgym.credit.stratified import strata, strata_stats, stratified, stratified_gigpo
 from agentgym.errors import ConfigError, did_you_mean
 from agentgym.trajectory import Trajectory
 
@@ -85,6 +86,7 @@ __all__ = [
     "strata",
     "strata_stats",
     "stratified",
+    "stratified_gigpo",
 ]
 
 ESTIMATORS: dict[str, Callable[..., list[list[float]]]] = {
@@ -95,12 +97,15 @@ ESTIMATORS: dict[str, Callable[..., list[list[float]]]] = {
     "reinforce_rej": reinforce,
     "raft": raft,
     "stratified": stratified,
+    "stratified_gigpo": stratified_gigpo,
 }
 
 
 def needs_scoring(estimator: str, params: dict[str, Any] | None = None) -> bool:
     """Whether ``estimator`` reads ``Turn.info_gain`` (so IGPO scoring must run first)."""
-    return estimator == "igpo" or (estimator == "gigpo" and (params or {}).get("rewards") == "igpo")
+    return estimator == "igpo" or (
+        estimator in ("gigpo", "stratified_gigpo") and (params or {}).get("rewards") == "igpo"
+    )
 
 
 def compute_advantages(

@@ -27,6 +27,12 @@ is the episode metric ``NAME`` (e.g. ``metric:questions_asked``, which AskToAct
 reports); ``key="package.module:function"`` imports a function
 ``Trajectory -> hashable``; the Python API also takes the function itself.
 
+**Inside GiGPO** (:func:`stratified_gigpo`, ``estimator="stratified_gigpo"``): GiGPO's
+episode level becomes the blend above; its step level (anchor-state groups,
+``omega``, ``gamma``, ``rewards``) is unchanged::
+
+    A(turn t of i) = alpha * A_SAN(i) + (1 - alpha) * A_GN(i) + omega * A_step(t)
+
 Deviation: the paper stratifies by the number of search calls, over the
 trajectories of one prompt; we stratify within each group (one task's G
 episodes) as well, by a key that generalises "number of searches" to every
@@ -39,13 +45,23 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 from agentgym.credit._common import Norm, check_norm, groups, normalize
+from agentgym.credit.gigpo import gigpo
 from agentgym.credit.grpo import episode_advantages
 from agentgym.errors import ActionError, ConfigError
 from agentgym.trajectory import Trajectory
 
-__all__ = ["STRATA_KEYS", "resolve_key", "strata", "strata_stats", "stratified", "tool_call_counts"]
+__all__ = [
+    "STRATA_KEYS",
+    "resolve_key",
+    "strata",
+    "strata_stats",
+    "stratified",
+    "stratified_gigpo",
+    "tool_call_counts",
+]
 
 StrataKey = str | Callable[[Trajectory], Hashable]
 STRATA_KEYS: tuple[str, ...] = ("tool_calls", "turns", "metric:NAME", "package.module:function")
@@ -87,7 +103,9 @@ def resolve_key(key: StrataKey) -> Callable[[Trajectory], Hashable]:
     if key.startswith("metric:"):
         name = key[len("metric:") :]
         if not name:
-            raise ConfigError("strata key 'metric:' names no metric; write e.g. 'metric:questions_asked'.")
+            raise ConfigError(
+                "strata key 'metric:' names no metric; write e.g. 'metric:questions_asked'."
+            )
         return lambda traj: traj.metrics.get(name)
     if ":" in key:
         module, _, attr = key.partition(":")
@@ -141,6 +159,14 @@ def stratified(
     >>> stratified(ts, alpha=1.0, key="turns", norm="mean")
     [[0.5], [-0.5], [1.0, 1.0], [-1.0, -1.0]]
     """
+    episode = _episode(trajectories, alpha, key, norm)
+    return [[a] * len(traj.turns) for a, traj in zip(episode, trajectories, strict=True)]
+
+
+def _episode(
+    trajectories: Sequence[Trajectory], alpha: float, key: StrataKey, norm: Norm
+) -> list[float]:
+    """``alpha * A_SAN + (1 - alpha) * A_GN`` per trajectory."""
     check_norm(norm)
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(
@@ -148,14 +174,36 @@ def stratified(
         )
     san = [0.0] * len(trajectories)
     for members in strata(trajectories, key):
-        for i, a in zip(
-            members, normalize([trajectories[i].episode_return for i in members], norm), strict=True
-        ):
+        returns = [trajectories[i].episode_return for i in members]
+        for i, a in zip(members, normalize(returns, norm), strict=True):
             san[i] = a
     gn = episode_advantages(trajectories, norm)
+    return [alpha * s + (1.0 - alpha) * g for s, g in zip(san, gn, strict=True)]
+
+
+def stratified_gigpo(
+    trajectories: Sequence[Trajectory],
+    *,
+    alpha: float = 0.5,
+    key: StrataKey = "tool_calls",
+    norm: Norm = "mean_std",
+    **gigpo_params: Any,
+) -> list[list[float]]:
+    """GiGPO whose episode level is Stratified GRPO's blend (its step level unchanged):
+    GiGPO's advantages with its GRPO episode term swapped for :func:`stratified`'s.
+    ``gigpo_params``: ``gamma``, ``omega``, ``rewards``, ``similarity``, ``igpo_norm``.
+
+    >>> from agentgym.trajectory import Trajectory, Turn
+    >>> a = Trajectory("t", "g", turns=[Turn("x", "o", 0.0, "s0"), Turn("y", "o", 1.0, "s1")])
+    >>> b = Trajectory("t", "g", turns=[Turn("z", "o", 0.0, "s0")])
+    >>> stratified_gigpo([a, b], alpha=0.0, norm="mean", gamma=0.5) == gigpo([a, b], norm="mean", gamma=0.5)
+    True
+    """
+    rows = gigpo(trajectories, norm=norm, **gigpo_params)
+    grpo_episode = episode_advantages(trajectories, norm)
+    episode = _episode(trajectories, alpha, key, norm)
     return [
-        [alpha * s + (1.0 - alpha) * g] * len(traj.turns)
-        for s, g, traj in zip(san, gn, trajectories, strict=True)
+        [e + (a - g) for a in row] for e, g, row in zip(episode, grpo_episode, rows, strict=True)
     ]
 
 

@@ -7,7 +7,16 @@ import math
 
 import pytest
 
-from agentgym.credit import compute_advantages, grpo, strata, strata_stats, stratified
+from agentgym.credit import (
+    compute_advantages,
+    gigpo,
+    grpo,
+    needs_scoring,
+    strata,
+    strata_stats,
+    stratified,
+    stratified_gigpo,
+)
 from agentgym.credit.stratified import resolve_key, tool_call_counts
 from agentgym.errors import ConfigError
 from agentgym.trajectory import Trajectory, Turn
@@ -78,3 +87,20 @@ def test_bad_alpha_and_empty_batch() -> None:
     with pytest.raises(ConfigError, match="alpha"):
         stratified(_group(), alpha=1.5)
     assert stratified([]) == []
+
+
+def test_inside_gigpo_the_episode_level_is_stratified_and_the_step_level_unchanged() -> None:
+    ts = _group()
+    ts[0].turns[0].anchor = ts[2].turns[0].anchor = "start"  # one step group across trajectories 0 and 2
+    params = {"gamma": 0.9, "omega": 0.7}
+    both = stratified_gigpo(ts, alpha=0.5, **params)
+    # = Stratified GRPO's episode term + GiGPO's step term (GiGPO minus its GRPO episode term).
+    expected = [[s + (g - e) for s, g in zip(srow, grow, strict=True)]
+                for srow, grow, e in zip(stratified(ts, alpha=0.5), gigpo(ts, **params),
+                                         [row[0] for row in grpo(ts)], strict=True)]
+    assert_rows(both, expected)
+    assert both[0][0] != both[0][1]  # the step level is there
+    assert_rows(stratified_gigpo(ts, alpha=0.0, **params), gigpo(ts, **params))
+    assert_rows(stratified_gigpo(ts, alpha=0.5, gamma=0.9, omega=0.0), stratified(ts, alpha=0.5))
+    assert compute_advantages("stratified_gigpo", ts, alpha=0.5, key="tool_calls", **params) == both
+    assert needs_scoring("stratified_gigpo", {"rewards": "igpo"}) and not needs_scoring("stratified_gigpo")
