@@ -50,6 +50,8 @@ TASKS: tuple[str, ...] = (
     "use-autocomplete",
 )
 """The MiniWoB++ tasks registered here: solvable with click, type and select_option."""
+RELOAD_EVERY = 50
+"""Episodes a loaded task page runs before it is loaded afresh."""
 
 
 def miniwob_html_dir() -> Path:
@@ -110,6 +112,7 @@ class MiniWoBEnv(WebEnv):
         if mode != "browser":
             raise ConfigError("MiniWoB-v0 runs in mode='browser' only: its task pages are scripts.")
         self.page_task = task
+        self.episodes_on_page = 0
         super().__init__(mode="browser", timeout_s=timeout_s, **kwargs)
 
     def make_generator(self, seed: int) -> MiniWoBTasks:
@@ -124,7 +127,6 @@ class MiniWoBEnv(WebEnv):
     def on_reset(self, task: Task) -> str:
         self._ensure_resources()
         self.sid = ""
-        self.client.new_episode()
         self.top = 0
         self.pages_loaded = self.load_errors = 0
         self.page_reward = 0.0
@@ -139,10 +141,18 @@ class MiniWoBEnv(WebEnv):
         from playwright.sync_api import Error as PlaywrightError
 
         client: Any = self.client
-        client.open(f"{self.base_url}/miniwob/{task.meta['task']}.html")
+        url = f"{self.base_url}/miniwob/{task.meta['task']}.html"
+        # Like MiniWoB++'s own driver: the loaded page runs episode after episode (a stopped
+        # episode, a new seed, startEpisodeReal), reloaded every RELOAD_EVERY episodes.
+        if client.page is None or client.pg.url != url or self.episodes_on_page >= RELOAD_EVERY:
+            client.new_episode()
+            client.open(url)
+            self.episodes_on_page = 0
+        self.episodes_on_page += 1
         try:
-            client.pg.evaluate("(s) => { Math.seedrandom(s); core.EPISODE_MAX_TIME = 3600 * 1000; "
-                               "core.startEpisodeReal(); }", str(task.meta["page_seed"]))
+            client.pg.evaluate("(s) => { if (!WOB_DONE_GLOBAL) core.endEpisode(0); Math.seedrandom(s); "
+                               "core.EPISODE_MAX_TIME = 3600 * 1000; core.startEpisodeReal(); }",
+                               str(task.meta["page_seed"]))
             deadline = time.monotonic() + self.timeout_s
             while not client.pg.evaluate("() => WOB_TASK_READY") and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -243,4 +253,6 @@ def solve(env: MiniWoBEnv) -> str:
     solver = SOLVERS.get(env.page_task)
     if solver is None:
         raise ConfigError(f"no scripted solver for MiniWoB task {env.page_task!r}; solvers: {', '.join(SOLVERS)}.")
+    if not env.utterance or env.client.page is None:  # the page did not load: nothing to solve
+        return ToolCall("scroll", {"direction": "down"}).render()
     return solver(env, env.utterance)
