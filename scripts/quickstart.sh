@@ -14,9 +14,10 @@
 #
 # Every process runs one torch thread (a tiny model's matrix products are too small to
 # split, and a descheduled second thread stalls each of them); the two cores are used
-# by running two processes instead: GiGPO data-parallel over 2 processes (each collects
-# and trains on half of every iteration's tasks; gradients are summed), and the
-# evaluations that do not wait for training run beside behaviour cloning.
+# by running two processes instead: behaviour cloning and GiGPO data-parallel over 2
+# processes (each takes half of every step's rows, or half of every iteration's tasks;
+# gradients are summed), and the evaluations two at a time. Both trainings are
+# deterministic on the CPU for a given process count: the table repeats.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/quickstart}
@@ -45,37 +46,42 @@ background() {  # name policy: evaluate without a progress bar, output in OUT/ev
   ev "$1" "$2" --no-progress ${3:+--policy-kwargs "$3"} > "$OUT/eval/$1.log" 2>&1
 }
 
-step "1/4 behaviour cloning on scripted-expert episodes (configs/asktoact_easy_sft.toml)"
-# The untrained model and the oracle do not depend on training: evaluated meanwhile.
-( background untrained tiny '{"temperature": 0.0}' && background oracle oracle ) &
-side=$!
+launch() {  # script [flags]: on PROCESSES processes (data parallel), or as one
+  local script=$1
+  shift
+  if [ "$PROCESSES" -gt 1 ]; then
+    accelerate launch --num_processes "$PROCESSES" --num_machines 1 --mixed_precision no --dynamo_backend no \
+      --cpu "$script" "$@"
+  else
+    python "$script" "$@"
+  fi
+}
+
+step "1/4 behaviour cloning on scripted-expert episodes (configs/asktoact_easy_sft.toml), $PROCESSES process(es)"
 if [ ! -f "$OUT/sft/config.json" ] || [ ! -f "$OUT/sft/model.safetensors" ]; then
-  agentgym sft --config configs/asktoact_easy_sft.toml ${SFT_TASKS:+--tasks "$SFT_TASKS"} --out_dir "$OUT/sft"
+  launch scripts/sft.py --config configs/asktoact_easy_sft.toml ${SFT_TASKS:+--tasks "$SFT_TASKS"} --out_dir "$OUT/sft"
 else
   echo "found $OUT/sft"
 fi
 t_sft=$(date +%s)
 
 step "2/4 GiGPO on AskToAct (easy) (configs/asktoact_easy_gigpo.toml), $PROCESSES process(es)"
-wait "$side" || { echo "evaluation failed: see $OUT/eval/untrained.log and $OUT/eval/oracle.log" >&2; exit 1; }
-cat "$OUT/eval/untrained.log" "$OUT/eval/oracle.log" | grep '^evaluated' || true
 resume=false; [ -d "$OUT/rl" ] && resume=true
 rl_args=(--config configs/asktoact_easy_gigpo.toml --policy "hf:$OUT/sft" --out_dir "$OUT/rl"
          ${ITERATIONS:+--iterations "$ITERATIONS"} --resume "$resume")
-if [ "$PROCESSES" -gt 1 ]; then
-  accelerate launch --num_processes "$PROCESSES" --num_machines 1 --mixed_precision no --dynamo_backend no \
-    --cpu scripts/train.py "${rl_args[@]}"
-else
-  agentgym train "${rl_args[@]}"
-fi
+launch scripts/train.py "${rl_args[@]}"
 t_rl=$(date +%s)
 
-step "3/4 evaluation on $EVAL_TASKS validation tasks"
-background warm_start "hf:$OUT/sft" '{"temperature": 0.0}' &
+step "3/4 evaluation on $EVAL_TASKS validation tasks, two at a time"
+# The untrained model and the oracle beside the warm start and the trained agent.
+( background untrained tiny '{"temperature": 0.0}' && background oracle oracle ) &
 side=$!
+background warm_start "hf:$OUT/sft" '{"temperature": 0.0}' &
+side2=$!
 ev trained "hf:$OUT/rl/final" --policy-kwargs '{"temperature": 0.0}'
-wait "$side" || { echo "evaluation failed: see $OUT/eval/warm_start.log" >&2; exit 1; }
-grep '^evaluated' "$OUT/eval/warm_start.log" || true
+wait "$side" || { echo "evaluation failed: see $OUT/eval/untrained.log and $OUT/eval/oracle.log" >&2; exit 1; }
+wait "$side2" || { echo "evaluation failed: see $OUT/eval/warm_start.log" >&2; exit 1; }
+cat "$OUT/eval/untrained.log" "$OUT/eval/oracle.log" "$OUT/eval/warm_start.log" | grep '^evaluated' || true
 
 step "4/4 comparison (baseline: the warm start, so 'trained' shows what RL added)"
 agentgym compare "$OUT/eval/warm_start" "$OUT/eval/untrained" "$OUT/eval/trained" "$OUT/eval/oracle" --out "$OUT/compare"
