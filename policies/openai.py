@@ -50,7 +50,13 @@ class OpenAIPolicy:
     """A chat-completions endpoint as a batched policy.
 
     Args:
-        base_url: The API root, e.g. ``http://127.0.0.1:8000/v1``.
+        base_url: The API root, e.g. ``http://127.0.0.1:8000/v1``, or a list of
+            them (replicas of one model: several vLLM or ``transformers serve``
+            processes). Each request goes to the endpoint with the fewest requests
+            in flight (ties in turn); a connection error or a 429/5xx rests that
+            endpoint for ``health_cooldown`` seconds and the request is retried
+            at once on another; a rested endpoint gets work again only after a
+            health check (``GET {base_url}/models`` answers 200).
         model: The ``model`` field of each request.
         api_key: Sent as a bearer token (default: ``$OPENAI_API_KEY`` if set).
         temperature, top_p, max_tokens: Sampling options sent with each request.
@@ -65,11 +71,12 @@ class OpenAIPolicy:
         logprobs: Ask for per-token logprobs.
         extra_body: Merged into each request body (server-specific options).
         transport: An ``httpx`` transport (tests use ``httpx.MockTransport``).
+        health_cooldown: Seconds a failing endpoint rests before its health check.
     """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         model: str,
         *,
         api_key: str | None = None,
@@ -86,12 +93,19 @@ class OpenAIPolicy:
         extra_body: dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         seed: int = 0,
+        health_cooldown: float = 5.0,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, got {base_url!r}.")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ConfigError("base_url must be a URL or a non-empty list of them.")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"base_url must start with http:// or https://, got {url!r}.")
         if concurrency < 1 or max_retries < 0 or timeout <= 0:
             raise ConfigError("concurrency must be >= 1, max_retries >= 0 and timeout > 0.")
-        self.base_url = base_url.rstrip("/")
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self.base_url = self.base_urls[0]
+        self.health_cooldown = float(health_cooldown)
         self.model = model
         self.temperature, self.top_p, self.max_tokens = float(temperature), float(top_p), int(max_tokens)
         self.timeout, self.max_retries = float(timeout), int(max_retries)
@@ -101,9 +115,15 @@ class OpenAIPolicy:
         self.extra_body = dict(extra_body or {})
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(self.timeout), transport=transport
-        )
+        self._clients = [
+            httpx.Client(base_url=u, headers=headers, timeout=httpx.Timeout(self.timeout), transport=transport)
+            for u in self.base_urls
+        ]
+        self._client = self._clients[0]
+        self._inflight = [0] * len(urls)
+        self._down_until = [0.0] * len(urls)  # an endpoint that failed rests until then, then is probed
+        self.requests = [0] * len(urls)  # requests sent to each endpoint (attempts included)
+        self._turn = 0
         self._pool: ThreadPoolExecutor | None = None
         self._jitter = random.Random(seed)
         self._lock = threading.Lock()
@@ -136,26 +156,79 @@ class OpenAIPolicy:
         last_error = "no attempt made"
         for attempt in range(self.max_retries + 1):
             retry_after: float | None = None
+            i = self._pick()
+            url = self.base_urls[i]
             try:
-                response = self._client.post("/chat/completions", json=body)
+                response = self._clients[i].post("/chat/completions", json=body)
             except httpx.TransportError as e:  # connection refused/reset, timeouts
-                last_error = f"{type(e).__name__}: {e}"
+                last_error = f"{url}: {type(e).__name__}: {e}"
+                self._release(i, ok=False)
             else:
+                self._release(i, ok=response.status_code not in RETRY_STATUS)
                 if response.status_code == 200:
                     try:
                         return parse_response(response.json())
                     except (ValueError, KeyError, IndexError, TypeError) as e:
-                        return _error(f"unreadable response from {self.base_url}: {e}: {response.text[:200]}")
-                last_error = f"HTTP {response.status_code}: {response.text[:300]}"
+                        return _error(f"unreadable response from {url}: {e}: {response.text[:200]}")
+                last_error = f"{url}: HTTP {response.status_code}: {response.text[:300]}"
                 if response.status_code not in RETRY_STATUS:
                     return _error(last_error)  # a request the server will never accept
                 retry_after = _retry_after(response)
+            if attempt < self.max_retries and len(self.base_urls) > 1 and any(self._up(j) for j in range(len(self.base_urls))):
+                continue  # another endpoint is up: retry there at once
             if attempt < self.max_retries:
                 delay = self._delay(attempt, retry_after)
                 logger.debug("%s: %s; retry %d in %.2fs", self.base_url, last_error, attempt + 1, delay)
                 time.sleep(delay)
         logger.warning("%s: giving up after %d attempts: %s", self.base_url, self.max_retries + 1, last_error)
         return _error(f"{self.base_url}: {last_error} (after {self.max_retries + 1} attempts)")
+
+    # -- several endpoints ------------------------------------------------
+    def _up(self, i: int) -> bool:
+        return self._down_until[i] <= time.monotonic()
+
+    def _pick(self) -> int:
+        """The endpoint for the next request: among those up (a rested one only
+        after its health check passes), the one with the fewest requests in
+        flight, ties in turn; when none is up, the one that rests least."""
+        n = len(self.base_urls)
+        with self._lock:
+            self._turn += 1
+            order = [(self._turn + k) % n for k in range(n)]
+            resting = [i for i in order if self._down_until[i] > 0.0 and self._up(i)]
+        for i in resting:  # its rest is over: probe it before sending it work
+            self._mark(i, self.check_health(i))
+        with self._lock:
+            up = [i for i in order if self._up(i)]
+            i = min(up, key=lambda j: self._inflight[j]) if up else min(order, key=lambda j: self._down_until[j])
+            self._inflight[i] += 1
+            self.requests[i] += 1
+            return i
+
+    def _release(self, i: int, *, ok: bool) -> None:
+        with self._lock:
+            self._inflight[i] -= 1
+        if not ok and len(self.base_urls) > 1:
+            self._mark(i, False)
+
+    def _mark(self, i: int, healthy: bool) -> None:
+        with self._lock:
+            if healthy:
+                self._down_until[i] = 0.0
+            else:
+                if self._down_until[i] <= time.monotonic():
+                    logger.warning("%s: failing; resting it %.1f s", self.base_urls[i], self.health_cooldown)
+                self._down_until[i] = time.monotonic() + self.health_cooldown
+
+    def check_health(self, i: int | None = None) -> bool | list[bool]:
+        """Health check of endpoint ``i`` (every endpoint when None): ``GET
+        {base_url}/models`` answers 200 within a few seconds."""
+        if i is None:
+            return [bool(self.check_health(j)) for j in range(len(self.base_urls))]
+        try:
+            return self._clients[i].get("/models", timeout=min(5.0, self.timeout)).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         with self._lock:
@@ -170,10 +243,12 @@ class OpenAIPolicy:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
             self._pool = None
-        self._client.close()
+        for client in self._clients:
+            client.close()
 
     def __repr__(self) -> str:
-        return f"OpenAIPolicy({self.base_url!r}, {self.model!r})"
+        urls = self.base_url if len(self.base_urls) == 1 else self.base_urls
+        return f"OpenAIPolicy({urls!r}, {self.model!r})"
 
 
 def _error(message: str) -> Completion:
@@ -229,10 +304,12 @@ def parse_response(data: dict[str, Any]) -> Completion:
 
 
 def from_spec(rest: str, **kwargs: Any) -> OpenAIPolicy:
-    """``openai:URL#MODEL`` (e.g. ``openai:http://127.0.0.1:8000/v1#smollm2``)."""
+    """``openai:URL#MODEL`` (e.g. ``openai:http://127.0.0.1:8000/v1#smollm2``); several
+    replicas as ``openai:URL1,URL2#MODEL``."""
     url, sep, model = rest.partition("#")
     if not url or not sep or not model:
         raise ConfigError(
             f"openai policy spec {rest!r}: write 'openai:BASE_URL#MODEL', e.g. 'openai:http://127.0.0.1:8000/v1#smollm2'."
         )
-    return OpenAIPolicy(url, model, **kwargs)
+    urls = [u for u in url.split(",") if u]
+    return OpenAIPolicy(urls[0] if len(urls) == 1 else urls, model, **kwargs)
