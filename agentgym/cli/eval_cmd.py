@@ -4,6 +4,7 @@
     agentgym eval --env GuessNumber-v0 --split val --n-tasks 20 --policy random --out runs/rnd
     agentgym eval --suite core-v0 --policy hf:runs/mytrain --out runs/mytrain-eval --max-tasks 10
     agentgym eval --suite core-v0 --policy hf:runs/mytrain/checkpoints/iter-000005 -k 8 --out runs/iter5
+    agentgym eval --suite core-v0 --policy openai:http://127.0.0.1:8000/v1#m --workers 8 --ray auto --out runs/r
 
 A training run's directory (`agentgym train --out runs/mytrain`) loads its final
 weights (runs/mytrain/final/), or its newest checkpoint while it has none;
@@ -60,6 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="tasks per chunk (batched together; fixes seeds) (default: %(default)s)")
     how.add_argument("--remote", default=None,
                      help="run the envs on an `agentgym serve` server at this URL (default: locally)")
+    how.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                     help="run the envs in Ray actors (pip install 'agentgym[distributed]'); ADDRESS joins a cluster "
+                          "('auto', 'ray://host:10001'), none joins RAY_ADDRESS or starts a local one; "
+                          "same episodes and results as a local run")
     how.add_argument("--no-resume", action="store_true", help="refuse to continue an existing --out")
     how.add_argument("--overwrite", action="store_true",
                      help="discard what an existing --out holds (episodes, results, reports) and start afresh")
@@ -99,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed, max_turns=args.max_turns, history=history, workers=args.workers,
             chunk_tasks=args.chunk_tasks, remote=args.remote, resume=not args.no_resume, overwrite=args.overwrite,
             policy_kwargs=policy_kwargs, progress=not args.no_progress, confidence=args.confidence,
-            n_bootstrap=args.bootstrap, policy_label=label,
+            n_bootstrap=args.bootstrap, policy_label=label, ray=args.ray,
         )
     except KeyboardInterrupt:
         print(f"interrupted: finished episodes are in {Path(args.out) / 'episodes.jsonl'}; rerun the same command to resume.")

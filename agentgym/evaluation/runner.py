@@ -156,6 +156,35 @@ def _env_factory(entry: SuiteEntry, remote: str | None, max_turns: int | None) -
     return lambda: make(entry.env_id, **kwargs)
 
 
+class _RayPools:
+    """One :class:`agentgym.distributed.RayEnvPool` per suite entry, built on first
+    use with the envs a local run would build (same id, split, kwargs, turn limit)."""
+
+    def __init__(self, cfg: EvalConfig, address: str | None) -> None:
+        if cfg.remote is not None:
+            raise ConfigError("pass either remote (an agentgym serve URL) or ray, not both.")
+        self.cfg, self.address = cfg, address or None
+        self.pools: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def factory(self, entry: SuiteEntry) -> Callable[[], Any]:
+        from agentgym.distributed import RayEnvPool
+
+        with self.lock:
+            if entry.label not in self.pools:
+                kwargs = dict(entry.kwargs)
+                if self.cfg.max_turns is not None:
+                    kwargs["max_turns"] = self.cfg.max_turns
+                per_chunk = self.cfg.chunk_tasks * self.cfg.episodes_per_task
+                self.pools[entry.label] = RayEnvPool(entry.env_id, workers=1, envs_per_worker=per_chunk,
+                                                     env_kwargs=kwargs, split=entry.split, address=self.address)
+            return self.pools[entry.label].lease
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+
+
 def _drop_torn_tail(path: Path) -> None:
     """Cut a half-written last line (a writer killed mid-line): appending after
     it would glue the next record to it and lose both."""
@@ -289,6 +318,7 @@ def evaluate(
     n_bootstrap: int = 2000,
     report: bool = True,
     policy_label: str | None = None,
+    ray: str | None = None,
 ) -> EvalResults:
     """Evaluate ``policy`` on ``suite``; return (and, with ``out``, write) the results.
 
@@ -319,6 +349,13 @@ def evaluate(
         confidence, n_bootstrap: Of the bootstrap intervals.
         report: Write ``report.md``/``report.html`` and plots.
         policy_label: Name of the policy in the results (default: the spec).
+        ray: Run the envs in Ray actors (:mod:`agentgym.distributed`; needs
+            ``agentgym[distributed]``): ``""`` joins ``RAY_ADDRESS`` or starts a
+            local cluster, else the address of the cluster to join (``"auto"``,
+            ``"ray://host:10001"``). Each suite entry gets a pool; each chunk in
+            flight leases its envs from it (one actor per chunk, more actors
+            as ``workers`` chunks run at once), the policy staying in this
+            process. The episodes, and ``results.json``, are the local run's.
 
     >>> res = evaluate("oracle", "guess-number-v0", max_tasks=5, out="runs/oracle")  # doctest: +SKIP
     >>> res.overall.success.mean  # doctest: +SKIP
@@ -364,7 +401,7 @@ def evaluate(
         logger.info("resuming: %d of %d episodes already recorded", done, total)
     started = time.perf_counter()
     if todo:
-        _run_chunks(todo, policy, cfg, store, workers=workers, progress=progress, total=total, done=done)
+        _run_chunks(todo, policy, cfg, store, workers=workers, progress=progress, total=total, done=done, ray=ray)
     results = _aggregate(entries, store, cfg, confidence=confidence, n_bootstrap=n_bootstrap)
     if out_dir is not None:
         results.save(out_dir / RESULTS_FILE)
@@ -469,8 +506,9 @@ def _policy_for(chunk: Chunk, policy: Policy | _Spec, shared: Policy | None, loc
 
 def _run_chunks(
     todo: list[Chunk], policy: Policy | _Spec, cfg: EvalConfig, store: _Store, *, workers: int, progress: bool,
-    total: int, done: int
+    total: int, done: int, ray: str | None = None
 ) -> None:
+    ray_pools = _RayPools(cfg, ray) if ray is not None else None
     shared = None if isinstance(policy, _Spec) else policy
     if shared is not None and workers > 1 and not callable(getattr(shared, "reseed", None)):
         logger.info("workers=%d share one policy without reseed(): episodes are reproducible only if it is "
@@ -484,7 +522,9 @@ def _run_chunks(
 
     def run(chunk: Chunk) -> None:
         chunk_policy = _policy_for(chunk, policy, shared, lock)
-        trajectories = _run_chunk(chunk, chunk_policy, cfg, _env_factory(chunk.entry, cfg.remote, cfg.max_turns))
+        factory = (ray_pools.factory(chunk.entry) if ray_pools is not None
+                   else _env_factory(chunk.entry, cfg.remote, cfg.max_turns))
+        trajectories = _run_chunk(chunk, chunk_policy, cfg, factory)
         store.add(trajectories)
         if bar is not None:
             bar.update(len(trajectories))
@@ -500,6 +540,8 @@ def _run_chunks(
     finally:
         if bar is not None:
             bar.close()
+        if ray_pools is not None:
+            ray_pools.close()
 
 
 def _aggregate(
