@@ -1,0 +1,33 @@
+"""AskToAct-v0 trains with the LLM question reward through `agentgym train`
+(the tiny model; the judge backend given as a spec string in --env_kwargs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentgym.train.logging import read_metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_asktoact_trains_two_iterations_with_the_judged_question_reward(tmp_path) -> None:
+    out = tmp_path / "run"
+    env_kwargs = {"difficulty": "easy", "question_judge": "agentgym.rewards.scripted:OverlapJudge"}
+    cmd = [sys.executable, "-m", "agentgym", "train", "--policy", "tiny", "--env", "AskToAct-v0",
+           "--env_kwargs", json.dumps(env_kwargs), "--iterations", "2", "--tasks_per_iter", "2",
+           "--group_size", "2", "--max_turns", "2", "--max_new_tokens", "8", "--eval_tasks", "2",
+           "--eval_every", "0", "--checkpoint_every", "0", "--tensorboard", "false", "--threads", "1",
+           "--out_dir", str(out), "--no-progress"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [r for r in read_metrics(out / "metrics.jsonl") if "rollout/success" in r]
+    assert [r["iteration"] for r in rows] == [0, 1]
+    assert "question_judge" in (out / "config.toml").read_text()
