@@ -133,9 +133,9 @@ def train(
         advantages = compute_advantages(config.estimator, trainable, **config.credit_params())
         units = build_units(build_samples(trainable, advantages), pack=config.pack)
         t3 = time.perf_counter()
-        if config.estimator == "gigpo":
+        if config.estimator in ("gigpo", "stratified_gigpo"):
             metrics.update(step_group_stats(trainable, similarity=config.similarity))
-        if config.estimator == "stratified":
+        if config.estimator in ("stratified", "stratified_gigpo"):
             metrics.update(strata_stats(trainable, config.strata_key))
         # 5. No-grad passes before the update: old log-probs (several epochs or
         #    mini-batches), the reference (KL), the step entropies (EMPG).

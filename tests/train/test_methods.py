@@ -65,10 +65,12 @@ def test_raft_takes_sft_steps_on_successes_at_logged_env_steps(tiny_config, one_
     assert m0["train/optimizer_steps"] == 1.0 and _moved(result.policy)
 
 
-def test_stratified_runs_and_logs_its_strata(tiny_config, one_success_per_group) -> None:
-    result = train(tiny_config.replace(estimator="stratified", strata_alpha=0.5))
+@pytest.mark.parametrize("estimator", ["stratified", "stratified_gigpo"])
+def test_stratified_runs_and_logs_its_strata(tiny_config, one_success_per_group, estimator) -> None:
+    result = train(tiny_config.replace(estimator=estimator, strata_alpha=0.5))
     m = result.metrics[-1]
     assert 1.0 <= m["credit/strata"] <= 4.0 and "credit/strata_singleton_frac" in m
+    assert ("credit/step_shared_frac" in m) == (estimator == "stratified_gigpo")
     assert m["train/optimizer_steps"] == 1.0 and _moved(result.policy)
 
 
@@ -89,6 +91,7 @@ def test_empg_modulates_with_the_step_entropies_of_the_pre_update_pass(tiny_conf
         ({"empg_k": -1.0}, "empg_k"),
         ({"rej_drop": "none"}, "rej_drop"),
         ({"estimator": "reinforce_rej", "group_size": 1}, "group_size"),
+        ({"estimator": "stratified", "step_rewards": "igpo"}, "stratified_gigpo"),
     ],
 )
 def test_invalid_method_options_fail_with_the_fix(changes: dict, match: str) -> None:
