@@ -134,3 +134,20 @@ def test_lease_grows_the_pool_and_close_gives_back(ray):
     assert len(ray.handles) == 2 and a is not b
     a.close()
     assert pool.lease() is a
+
+
+def test_evaluate_with_ray_writes_the_local_results(ray, tmp_path):
+    import json
+
+    from agentgym.evaluation import evaluate
+    from agentgym.suites import SuiteEntry
+
+    suite = [SuiteEntry("GuessNumber-v0", "val", 4, {})]
+    kw = dict(episodes_per_task=2, max_turns=4, chunk_tasks=2, seed=3, report=False)
+    evaluate("random", suite, out=tmp_path / "local", **kw)
+    evaluate("random", suite, out=tmp_path / "ray", ray="", workers=2, **kw)
+    assert ray.handles  # the envs ran in (stand-in) actors
+    for name in ("results.json",):
+        assert json.loads((tmp_path / "ray" / name).read_text()) == json.loads((tmp_path / "local" / name).read_text())
+    lines = [sorted((tmp_path / d / "episodes.jsonl").read_text().splitlines()) for d in ("local", "ray")]
+    assert lines[0] == lines[1]
