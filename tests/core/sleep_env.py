@@ -43,6 +43,8 @@ class SleepEnv:
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if "boom" in action:
             raise RuntimeError("boom: the env broke")
+        if "hang" in action:
+            time.sleep(60)  # a stuck step
         slow = 1 + (self.index % self.slow_every if self.slow_every else 0)
         time.sleep(self.delay * slow)
         self.turns += 1
@@ -70,12 +72,13 @@ class SleepEnv:
 class HashPolicy:
     """A scripted policy whose action depends only on its own conversation (a
     hash of it, seeded): the same trajectories whatever the batch composition.
-    An episode whose task index is in ``boom`` answers ``boom`` on its 2nd turn."""
+    An episode whose task index is in ``boom`` answers ``boom`` on its 2nd turn
+    (``hang`` likewise, for ``hang``)."""
 
     needs_env = False
 
-    def __init__(self, seed: int = 0, boom: tuple[int, ...] = ()) -> None:
-        self.seed, self.boom, self.calls = seed, boom, []
+    def __init__(self, seed: int = 0, boom: tuple[int, ...] = (), hang: tuple[int, ...] = ()) -> None:
+        self.seed, self.boom, self.hang, self.calls = seed, boom, hang, []
 
     def act(self, conversations: Any, tools: Any) -> list[Any]:
         from agentgym.policy import Completion
@@ -85,8 +88,8 @@ class HashPolicy:
         for conv in conversations:
             text = "\n".join(str(m["content"]) for m in conv)
             task = int(re.search(r"Task (\d+)", text).group(1))  # type: ignore[union-attr]
-            if task in self.boom and len(conv) >= 4:
-                out.append(Completion(text="boom"))
+            if task in self.boom + self.hang and len(conv) >= 4:
+                out.append(Completion(text="boom" if task in self.boom else "hang"))
                 continue
             n = random.Random(f"{self.seed}|{text}").randrange(10)
             out.append(Completion(text=f'<tool_call>{{"name": "guess", "arguments": {{"n": {n}}}}}</tool_call>',
