@@ -144,6 +144,7 @@ def test_attack_conftest(env) -> None:
     check(env)
 
 
+@pytest.mark.slow  # same mechanism as the root-level attack; run by .ci/run
 def test_attack_conftest_inside_the_package(env) -> None:
     root = env.task.meta["source_roots"][0]
     call(env, "create_file", path="tests/conftest.py", content=FORCE_PASS)
@@ -155,9 +156,11 @@ def test_attack_conftest_inside_the_package(env) -> None:
     "path,content",
     [
         ("pytest.ini", "[pytest]\naddopts = -p agent_plugin\n"),
-        ("tox.ini", "[pytest]\naddopts = -p agent_plugin\n"),
-        ("setup.cfg", "[tool:pytest]\naddopts = -p agent_plugin\n"),
-        ("pyproject.toml", None),
+        pytest.param("tox.ini", "[pytest]\naddopts = -p agent_plugin\n", marks=pytest.mark.slow),
+        pytest.param(
+            "setup.cfg", "[tool:pytest]\naddopts = -p agent_plugin\n", marks=pytest.mark.slow
+        ),
+        pytest.param("pyproject.toml", None, marks=pytest.mark.slow),
     ],
     ids=["pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml"],
 )
@@ -194,6 +197,7 @@ def test_attack_shadow_pytest_module(env) -> None:
     check(env)
 
 
+@pytest.mark.slow  # same mechanism as the root-level attack; run by .ci/run
 def test_attack_sitecustomize_inside_the_package(env) -> None:
     # A file named like a startup hook, inside the source root: not a source file either.
     root = env.task.meta["source_roots"][0]
