@@ -21,6 +21,11 @@ from agentgym.sandbox import ExecResult, Limits
 from agentgym.sandboxes._common import clean_env, run_capped
 
 WORKSPACE = "/workspace"
+# /proc entries that act on the whole machine, not the sandbox's namespaces: written as
+# the host's root they would change it (a pipe in kernel/core_pattern runs a program
+# as root on the next crash; sysrq-trigger reboots). Bound read-only over the sandbox's /proc.
+_PROC_READ_ONLY = [a for p in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+                   for a in ("--ro-bind-try", p, p)]
 
 
 @functools.cache
@@ -69,6 +74,9 @@ class BwrapSandbox:
         return args
 
     def command(self, argv: Sequence[str], workdir: str, lim: Limits, env: Mapping[str, str]) -> list[str]:
+        # Started by root, bwrap maps the sandbox's user 65534 to the host's root in its
+        # user namespace: files the host's root owns stay writable to it unless bound
+        # read-only. The kernel's global knobs under /proc are (as Docker masks them).
         cmd = [
             "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--tmpfs", "/",
@@ -76,10 +84,10 @@ class BwrapSandbox:
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             # /tmp first: binds below it (a virtualenv in /tmp) must stay visible.
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--proc", "/proc", *_PROC_READ_ONLY, "--dev", "/dev", "--tmpfs", "/tmp",
             *self._ro_binds(),
             "--bind", workdir, WORKSPACE, "--chdir", WORKSPACE,
-            "--uid", "65534", "--gid", "65534",
+            "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
             "--clearenv",
         ]  # fmt: skip
         if lim.network:

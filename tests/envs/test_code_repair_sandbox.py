@@ -112,7 +112,9 @@ ATTACKS = [
     Attack(
         "write to /proc",
         lambda c: "echo '|/workspace/pwn' > /proc/sys/kernel/core_pattern; echo done",
-        lambda c, obs: open("/proc/sys/kernel/core_pattern").read().strip() == c.env._core_pattern,
+        # Unchanged, and never the attack's value (a polluted host would pass "unchanged").
+        lambda c, obs: open("/proc/sys/kernel/core_pattern").read().strip() == c.env._core_pattern
+        and "pwn" not in c.env._core_pattern,
     ),
     Attack(
         "write to /sys",

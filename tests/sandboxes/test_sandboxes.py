@@ -79,6 +79,21 @@ def test_bwrap_isolates_filesystem_network_and_user(tmp_path: Path) -> None:
     assert lines[1] == "ro-usr" and lines[2] == "root-home False" and lines[3] == "no-net" and lines[4] == "uid 65534"
 
 
+@pytest.mark.bwrap
+def test_bwrap_keeps_the_kernels_global_knobs_read_only(tmp_path: Path) -> None:
+    """Started by root, bwrap maps the sandbox's user to the host's root: /proc/sys was
+    writable from inside (an attack wrote a pipe into kernel/core_pattern, which runs
+    a program as root on the next crash). Checked by the mounts, never by writing."""
+    sb = _backend("bwrap")
+    res = sb.run(["sh", "-c", "grep CapBnd /proc/self/status; awk '{print $5, $6}' /proc/self/mountinfo"],
+                 workdir=tmp_path)
+    assert res.ok, res.stderr
+    assert "CapBnd:\t0000000000000000" in res.stdout  # --cap-drop ALL
+    mounts = dict(line.split(" ", 1) for line in res.stdout.splitlines()[1:] if " " in line)
+    for knob in ("/proc/sys", "/proc/irq", "/proc/bus"):
+        assert mounts[knob].startswith("ro,"), (knob, mounts.get(knob))
+
+
 def test_auto_and_errors() -> None:
     assert load_sandbox("auto").name in ("docker", "bwrap", "process")
     with pytest.raises(ConfigError, match="Did you mean 'bwrap'"):
