@@ -47,6 +47,12 @@ class UnknownSuiteError(RegistryError):
     """``get_suite`` was given a name that is not registered."""
 
 
+class DependencyUnavailableError(ConfigError):
+    """An environment needs an optional package or data that is not installed here (the
+    message says how to install it). Tests and benchmarks skip such envs with the
+    message; a user's ``make`` fails with it."""
+
+
 class SandboxUnavailableError(AgentGymError, RuntimeError):
     """The requested sandbox backend cannot run on this machine (the message says why)."""
 

@@ -6,7 +6,7 @@ import gymnasium as gym
 import pytest
 
 import agentgym
-from agentgym.errors import EnvStateError
+from agentgym.errors import DependencyUnavailableError, EnvStateError
 from agentgym.testing import check_agent_env
 
 ENV_IDS = [info.id for info in agentgym.list_envs()]
@@ -16,9 +16,17 @@ def test_registry_is_not_empty() -> None:
     assert "agentgym/GuessNumber-v0" in ENV_IDS
 
 
+def _make(env_id: str):
+    """gymnasium.make, skipping an env whose optional package is not installed here."""
+    try:
+        return gym.make(env_id)
+    except DependencyUnavailableError as e:
+        pytest.skip(str(e))
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_gymnasium_make_works(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = _make(env_id)
     obs, info = env.reset(seed=1)
     assert isinstance(obs, str) and info["task_id"]
     env.close()
@@ -26,6 +34,7 @@ def test_gymnasium_make_works(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_every_env_conforms(env_id: str) -> None:
+    _make(env_id).close()  # skips an env whose optional package is missing
     check_agent_env(env_id)
 
 
@@ -113,3 +122,22 @@ def test_state_key_is_canonical() -> None:
     env.reset(options={"task_index": index})
     *_, info3 = env.step(f"guess({a})")
     assert info3["anchor"] != info1["anchor"]  # a different interval, a different anchor
+
+
+class _NeedsAPackage(agentgym.AgentEnv):
+    def __init__(self, **kwargs):
+        raise DependencyUnavailableError("needs somepkg: pip install somepkg")
+
+
+def test_an_env_missing_its_optional_package_is_skipped_with_the_reason() -> None:
+    agentgym.register("NeedsAPackage-v0", _NeedsAPackage)
+    try:
+        with pytest.raises(pytest.skip.Exception, match="pip install somepkg"):
+            _make("agentgym/NeedsAPackage-v0")
+    finally:
+        del gym.registry["agentgym/NeedsAPackage-v0"]  # other tests list the registry
+    from agentgym.envs.tools.bfcl.data import BFCLUnavailableError
+    from agentgym.envs.tools.tau2.data import Tau2Unavailable
+
+    assert issubclass(Tau2Unavailable, DependencyUnavailableError)
+    assert issubclass(BFCLUnavailableError, DependencyUnavailableError)

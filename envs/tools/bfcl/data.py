@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from agentgym.errors import ConfigError
+from agentgym.errors import ConfigError, DependencyUnavailableError
 
 __all__ = [
     "BFCL_VERSION",
@@ -60,7 +60,7 @@ CATEGORIES = (
 ADDED_FUNCTIONS_PROMPT = "I have updated some more functions you can choose from. What about now?"
 
 
-class BFCLUnavailableError(ConfigError):
+class BFCLUnavailableError(DependencyUnavailableError):
     """The ``bfcl-eval`` package (BFCL's data and back-ends) is not installed."""
 
 

