@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 from agentgym.train.config import SFTConfig, add_config_arguments, config_from_namespace
@@ -55,20 +54,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``scripts/sft.py`` (same flags as ``agentgym sft``)."""
-    from agentgym.cli import configure_logging
-    from agentgym.errors import AgentGymError
-    from agentgym.train.launch import relaunch_cpu_processes
+    from agentgym.train.launch import script_main
 
-    relaunch_cpu_processes([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
-    parser = argparse.ArgumentParser(prog="sft.py", description=SFTConfig.__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if int(os.environ.get("RANK", "0")) > 0:
-        args.no_progress = True  # one progress bar: the main process's
-    try:
-        return run(args)
-    except AgentGymError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return script_main("sft.py", SFTConfig.__doc__, add_arguments, run, argv)

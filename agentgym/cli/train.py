@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from agentgym.train.config import TrainConfig, add_config_arguments, config_from_namespace
@@ -63,19 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``scripts/train.py`` (same flags as ``agentgym train``)."""
-    from agentgym.cli import configure_logging
-    from agentgym.train.launch import relaunch_cpu_processes
+    from agentgym.train.launch import script_main
 
-    relaunch_cpu_processes([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
-    parser = argparse.ArgumentParser(prog="train.py", description=TrainConfig.__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from agentgym.errors import AgentGymError
-
-    try:
-        return run(args)
-    except AgentGymError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    return script_main("train.py", TrainConfig.__doc__, add_arguments, run, argv)

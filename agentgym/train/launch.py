@@ -18,8 +18,9 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-__all__ = ["relaunch_cpu_processes", "requested_processes"]
+__all__ = ["relaunch_cpu_processes", "requested_processes", "script_main"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +68,28 @@ def relaunch_cpu_processes(argv: list[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, cmd)
+
+
+def script_main(prog: str, description: str | None, add_arguments: Any, run: Any, argv: list[str] | None) -> int:
+    """The body of ``scripts/train.py`` and ``scripts/sft.py``: re-exec under torchrun
+    where ``accelerate launch --cpu`` asked for several processes, parse the command's
+    flags, log with timestamps, one progress bar (the main process's), and a clean
+    error line for a user error."""
+    import argparse
+
+    from agentgym.cli import configure_logging
+    from agentgym.errors import AgentGymError
+
+    relaunch_cpu_processes([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, fmt="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if int(os.environ.get("RANK", "0")) > 0 and hasattr(args, "no_progress"):
+        args.no_progress = True  # one progress bar: the main process's
+    try:
+        return int(run(args) or 0)
+    except AgentGymError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
