@@ -1,6 +1,6 @@
 """A test env whose step sleeps: stands for an env that waits on I/O (a browser,
 a sandbox, a database server). Used by the concurrent-rollout tests, the Ray env
-worker tests and ``scripts/bench_rollout.py``.
+worker tests and ``scripts/bench_concurrent_steps.py``.
 
 Each task hides a number in 0..9; ``guess N`` answers higher/lower/correct after
 sleeping ``delay`` seconds (times ``1 + task_index % slow_every`` when
