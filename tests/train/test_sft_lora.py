@@ -60,7 +60,9 @@ def test_sft_on_oracle_demonstrations_lowers_the_nll_and_saves_a_loadable_policy
 
 def test_lora_trains_adapters_only_with_the_base_as_kl_reference(tiny_config) -> None:
     base = {n: p.detach().clone() for n, p in agentgym.load_policy("tiny").model.named_parameters()}
-    result = train(tiny_config.replace(iterations=1, lora=True, lora_r=4, kl_coef=0.1, lr=5e-2))
+    # The entropy bonus gives a gradient even where every advantage is 0 (an untrained
+    # policy's all-invalid groups; GiGPO gives their uniform step groups no advantage).
+    result = train(tiny_config.replace(iterations=1, lora=True, lora_r=4, kl_coef=0.1, lr=5e-2, entropy_coef=0.01))
     model = result.policy.model  # the PEFT wrapper
     lora_changed = False
     for name, p in model.named_parameters():
