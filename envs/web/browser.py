@@ -125,6 +125,21 @@ class _Chromium:
         return state["browser"] if state else None
 
 
+# Clients let go by garbage collection, per thread, closed at that thread's next safe point.
+# A finalizer may run inside Playwright's own event loop (any allocation can trigger GC
+# there), where a synchronous Playwright call waits for that very loop: a deadlock.
+_DEFERRED: dict[int, list[BrowserClient]] = {}
+_DEFERRED_LOCK = threading.Lock()
+
+
+def _close_deferred() -> None:
+    """Close the clients garbage collection left to this thread (outside any Playwright call)."""
+    with _DEFERRED_LOCK:
+        pending = _DEFERRED.pop(threading.get_ident(), [])
+    for client in pending:
+        client.close()
+
+
 class BrowserClient(ClientBase):
     """Pages in Chromium (see the module docstring)."""
 
@@ -146,6 +161,8 @@ class BrowserClient(ClientBase):
         self.navigation = navigation
         self.snapshot_options = {"selector": INTERACTIVE_SELECTOR, "extraRoot": extra_root, "root": root,
                                  "visibility": extra_root is not None}
+        _close_deferred()
+        self._thread = threading.get_ident()
         browser = _Chromium.acquire(executable)
         self._released = False
         self.context = browser.new_context(service_workers="block", java_script_enabled=True)
@@ -241,6 +258,12 @@ class BrowserClient(ClientBase):
 
     def screenshot(self) -> bytes:
         return self.pg.screenshot(type="png")
+
+    def close_later(self) -> None:
+        """Close at the owning thread's next safe point (for finalizers: see ``_DEFERRED``)."""
+        if not self._released:
+            with _DEFERRED_LOCK:
+                _DEFERRED.setdefault(self._thread, []).append(self)
 
     def close(self) -> None:
         if self._released:

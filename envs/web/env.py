@@ -71,14 +71,18 @@ _COMMON = (
 )
 
 
-def _release(resources: dict[str, Any]) -> None:
-    """Close the client and let go of the server (close() and garbage collection)."""
+def _release(resources: dict[str, Any], from_gc: bool = False) -> None:
+    """Close the client and let go of the server (close(), and garbage collection with
+    ``from_gc``: a browser client is then closed later, see ``browser._DEFERRED``)."""
     client, srv, api = resources.pop("client", None), resources.pop("server", None), resources.pop("api", None)
     if api is not None:
         api.close()
     if client is not None:
         try:
-            client.close()
+            if from_gc and hasattr(client, "close_later"):
+                client.close_later()
+            else:
+                client.close()
         except Exception:  # noqa: BLE001 (best effort at shutdown; a dead browser may raise anything)
             pass
     if srv is not None:
@@ -118,7 +122,7 @@ class WebEnv(AgentEnv):
         self.data_dir = data_dir
         self.chromium = chromium
         self._res: dict[str, Any] = {}
-        weakref.finalize(self, _release, self._res)
+        weakref.finalize(self, _release, self._res, True)
         super().__init__(**kwargs)
 
     # -- hooks of the two sites ---------------------------------------------

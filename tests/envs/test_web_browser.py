@@ -178,3 +178,23 @@ def test_screenshot_on_request() -> None:
         assert png.startswith(b"\x89PNG") and len(png) > 1000
     finally:
         env.close()
+
+
+def test_an_env_dropped_without_close_is_closed_later_never_inside_playwright() -> None:
+    """Garbage collection may finalize an env inside Playwright's own event loop, where a
+    synchronous close waits on that loop for ever (it hung the suite). A dropped env's
+    browser context is queued and closed at the thread's next safe point instead."""
+    from agentgym.envs.web import browser
+    from agentgym.envs.web.env import _release
+
+    env = WebShopEnv(split="val", mode="browser")
+    env.reset(options={"task_index": 0})
+    client = env._res["client"]
+    _release(env._res, True)  # what the env's finalizer runs
+    assert not client._released and client in browser._DEFERRED[client._thread]  # queued, not closed here
+    other = WebShopEnv(split="val", mode="browser")
+    try:
+        other.reset(options={"task_index": 0})  # a new client: the safe point
+        assert client._released and threading.get_ident() not in browser._DEFERRED
+    finally:
+        other.close()
