@@ -44,12 +44,14 @@ __all__ = ["MiniWoBEnv", "TASKS", "SOLVERS", "miniwob_html_dir"]
 TASKS: tuple[str, ...] = (
     "choose-list", "click-button", "click-button-sequence", "click-checkboxes", "click-checkboxes-large",
     "click-checkboxes-soft", "click-checkboxes-transfer", "click-collapsible", "click-collapsible-2",
-    "click-dialog", "click-dialog-2", "click-link", "click-option", "click-tab", "click-tab-2", "click-tab-2-easy",
+    "click-link", "click-option", "click-tab", "click-tab-2", "click-tab-2-easy",
     "click-test", "click-test-2", "click-widget", "enter-password", "enter-text", "enter-text-2", "focus-text",
     "focus-text-2", "login-user", "multi-layouts", "multi-orderings", "navigate-tree", "search-engine",
     "use-autocomplete",
 )
-"""The MiniWoB++ tasks registered here: solvable with click, type and select_option."""
+"""The MiniWoB++ tasks registered here: solvable with click, type and select_option, each
+checked to load with an instruction and numbered elements (click-dialog and
+click-dialog-2 are left out: their dialog's controls are not numbered yet)."""
 RELOAD_EVERY = 50
 """Episodes a loaded task page runs before it is loaded afresh."""
 
