@@ -343,6 +343,8 @@ def _end_turn(ep: _Episode, c: Completion, result: StepResult | BaseException, s
     turn.observation, turn.reward = obs, float(reward)
     turn.reward_parts = {k: float(v) for k, v in (info.get("reward_parts") or {}).items()}
     turn.action_valid = bool(info.get("action_valid", True))
+    if info.get("reward_unavailable"):
+        turn.reward_unavailable = {str(k): str(v) for k, v in info["reward_unavailable"].items()}
     if not turn.action_valid and info.get("error"):
         turn.error = str(info["error"])
     ep.anchor = traj.final_anchor = str(info.get("anchor", obs))

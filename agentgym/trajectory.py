@@ -41,6 +41,10 @@ class Turn:
     reward_parts: dict[str, float] = field(default_factory=dict)
     info_gain: float | None = None
     error: str | None = None
+    # reward parts the env could not compute this step (a judge that timed out or
+    # answered garbage), part -> reason: left out of ``reward_parts``, and the
+    # episode is masked out of training (:func:`agentgym.rewards.mask_unavailable`)
+    reward_unavailable: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

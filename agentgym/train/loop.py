@@ -4,6 +4,7 @@
 
     for iteration in range(start, config.iterations):
         trajectories = rollout(...)              # G episodes for each of this process's tasks
+        mask_unavailable(...)                    # drop episodes whose judged reward part is unavailable
         reweight_rewards(...)                    # only with reward_weights: shape the reward
         filter_groups(...)                       # only with filter_groups: drop groups of equal returns
         reject_groups(...) / raft_select(...)    # reinforce_rej: drop all-solved/all-failed groups; raft: successes
@@ -49,6 +50,8 @@ from agentgym.credit import (
     strata_stats,
 )
 from agentgym.evaluation.summary import episode_means, episode_totals
+from agentgym.rewards.env import mask_unavailable
+from agentgym.rewards.monitor import agreement_counts, agreement_from_counts
 from agentgym.tasks import derive_seed
 from agentgym.train import curriculum
 from agentgym.train.checkpoint import TrainState
@@ -70,6 +73,11 @@ __all__ = ["train", "TrainResult", "rollout_metrics"]
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, dict[str, float]], None]
+
+# Warn when the judge and the verifier agree on fewer than this fraction of an
+# iteration's judged episodes (at least AGREEMENT_MIN_EPISODES of them).
+AGREEMENT_WARN = 0.8
+AGREEMENT_MIN_EPISODES = 8
 
 
 @dataclass
@@ -99,6 +107,14 @@ def train(
     killed there (tests use it to check exact resume).
     """
     run = TrainingRun.create(config, accelerator)
+    try:
+        return _train(run, progress, stop_after)
+    finally:
+        run.close()
+
+
+def _train(run: TrainingRun, progress: Progress | None, stop_after: int | None) -> TrainResult:
+    config = run.config
     history: list[dict[str, float]] = []
     if run.state.iteration == 0:
         run.log(0, run.validate())  # the starting point of the learning curve
@@ -108,11 +124,16 @@ def train(
         # 1. Rollouts: group_size episodes for each of this process's tasks (the
         #    next fresh ones, or the curriculum's pick).
         trajectories = _curriculum_rollout(run, iteration, metrics) if config.curriculum else run.rollout(iteration)
-        metrics.update(rollout_metrics(trajectories, run.dist))
         steps = run.dist.sum_floats({"rollout/env_steps": float(sum(len(t.turns) for t in trajectories))})
         run.state.env_steps += int(steps["rollout/env_steps"])
         metrics.update(steps)
         metrics["rollout/env_steps_total"] = float(run.state.env_steps)
+        metrics.update(_judge_monitor(trajectories, run.dist, iteration))
+        # Episodes with a reward part nobody could compute (a judge that timed out)
+        # are neither trained on nor counted in the reward statistics.
+        trajectories, masked = mask_unavailable(trajectories)
+        metrics.update(rollout_metrics(trajectories, run.dist))
+        metrics["rollout/reward_unavailable"] = run.dist.sum_floats({"n": float(len(masked))})["n"]
         if config.reward_weights:  # the training reward: reweighted reward parts
             trajectories = reweight_rewards(trajectories, config.reward_weights)
             metrics["rollout/train_return"] = rollout_metrics(trajectories, run.dist)["rollout/return"]
@@ -204,6 +225,21 @@ def _curriculum_rollout(run: TrainingRun, iteration: int, metrics: dict[str, flo
     curriculum.record(run.state.curriculum, {i: (counts[f"{i}/s"], counts[f"{i}/n"]) for i in indices},
                       window=cfg.curriculum_window)
     return trajectories
+
+
+def _judge_monitor(trajectories: list[Trajectory], dist: Dist, iteration: int) -> dict[str, float]:
+    """``rewards/judge_agreement`` (and episodes, false passes) where episodes carry
+    a judge verdict next to the verifier's; a warning when they diverge."""
+    agreement = agreement_from_counts(dist.sum_floats(agreement_counts(trajectories)))
+    if not agreement:
+        return {}
+    if agreement["judge_episodes"] >= AGREEMENT_MIN_EPISODES and agreement["judge_agreement"] < AGREEMENT_WARN:
+        logger.warning(
+            "iteration %d: the judge agrees with the verifier on only %.0f%% of %d episodes (judge passed %.0f%% "
+            "the verifier failed): the policy may be learning to fool the judge (agentgym.rewards.monitor).",
+            iteration, 100 * agreement["judge_agreement"], agreement["judge_episodes"],
+            100 * agreement["judge_false_pass"])
+    return {f"rewards/{k}": v for k, v in agreement.items()}
 
 
 def _select(config: TrainConfig, trainable: list[Trajectory], metrics: dict[str, float], dist: Dist) -> list[Trajectory]:

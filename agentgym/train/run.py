@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,7 @@ class TrainingRun:
     metrics_log: MetricsLogger | None  # main process only
     task_env: Any  # gives tasks (its generator) for every split
     pad_token_id: int
+    env_pool: Any = None  # the RayEnvPool the rollouts run in (env_workers > 0)
 
     # ------------------------------------------------------------------
     @classmethod
@@ -125,9 +127,39 @@ class TrainingRun:
         if not tasks:
             return []
         return collect(
-            self.config.env, self.policy, tasks=tasks, group_size=group_size, max_turns=self.config.max_turns,
-            history="full" if self.config.history is None else self.config.history, split=split, seed=seed, env_kwargs=self.config.env_kwargs,
+            self._envs(split, len(tasks) * group_size), self.policy, tasks=tasks, group_size=group_size,
+            max_turns=self.config.max_turns, history="full" if self.config.history is None else self.config.history,
+            split=split, seed=seed, env_kwargs=self.config.env_kwargs,
         )
+
+    def _envs(self, split: str, episodes: int) -> Any:
+        """What ``collect`` runs the episodes in: the env id (envs built in this
+        process), or with ``env_workers`` the envs of the run's Ray pool
+        (:class:`agentgym.distributed.RayEnvPool`; the policy stays here), started
+        on first use with room for the largest batch (rollout or validation) at
+        once. One pool serves every split: episodes get their :class:`Task`
+        objects, so an env's own split (used only to draw tasks) plays no part."""
+        cfg = self.config
+        if cfg.env_workers <= 0:
+            return cfg.env
+        if self.env_pool is None:
+            from agentgym.distributed import RayEnvPool
+
+            largest = max(episodes, math.ceil(cfg.tasks_per_iter / self.dist.world) * cfg.group_size,
+                          math.ceil(cfg.eval_tasks / self.dist.world))
+            # max_turns in the kwargs: the envs are built there, not by collect, and
+            # must truncate as the ones collect builds do (identical trajectories).
+            self.env_pool = RayEnvPool(cfg.env, workers=cfg.env_workers,
+                                       envs_per_worker=math.ceil(largest / cfg.env_workers),
+                                       env_kwargs={"max_turns": cfg.max_turns, **cfg.env_kwargs}, split="train",
+                                       address=cfg.ray_address or None)
+        return self.env_pool.envs
+
+    def close(self) -> None:
+        """Stop the run's env workers (Ray actors), if any."""
+        if self.env_pool is not None:
+            self.env_pool.close()
+            self.env_pool = None
 
     def rollout(self, iteration: int) -> list[Trajectory]:
         """``group_size`` episodes of each of the next ``tasks_per_iter`` train tasks."""
