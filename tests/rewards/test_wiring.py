@@ -80,6 +80,8 @@ def test_asktoact_judge_unavailable_is_marked_and_masked() -> None:
     kept, masked = mask_unavailable(trajs)
     assert not kept and len(masked) == 4
     assert all("question" not in t.reward_parts for tr in masked for t in tr.turns)
+    reasons = [t.reward_unavailable for tr in masked for t in tr.turns if t.reward_unavailable]
+    assert reasons and all(set(r) == {"question"} and "no verdict" in r["question"] for r in reasons)
 
 
 def test_asktoact_working_judge_masks_nothing(overlap: ScriptedBackend) -> None:
