@@ -59,6 +59,7 @@ from agentgym.envs.web.shop_data import shop_db
 from agentgym.envs.web.tasks import ShopTasks, WikiTasks
 from agentgym.envs.web.wiki_data import wiki_db
 from agentgym.errors import ConfigError, InvalidActionError
+from agentgym.rewards import FinalAnswerJudge
 
 __all__ = ["WebEnv", "WebShopEnv", "WebQAEnv"]
 
@@ -397,6 +398,13 @@ class WebQAEnv(WebEnv):
 
     Args:
         reward_weights: Weights of ``exact_match`` and ``f1`` (0.5 each).
+        answer_judge: Also judge the answer against the reference with an LLM
+            judge (:class:`agentgym.rewards.FinalAnswerJudge`: an ``LLMJudge``,
+            a ``JudgeEnsemble`` or a backend spec such as ``"hf:smollm2-135m"``):
+            reward part ``answer_judge``, episode metrics ``judge_pass`` (its
+            verdict, compared with ``success`` by the trainer and ``agentgym
+            eval``) and ``reward_unavailable``.
+        answer_judge_weight: The judged part's weight (0: report ``judge_pass`` only).
     """
 
     family = "web_wiki"
@@ -409,8 +417,10 @@ class WebQAEnv(WebEnv):
     default_max_turns = 20
     scripted_policies = {"oracle": "agentgym.envs.web.oracle:wiki_oracle"}
 
-    def __init__(self, *, reward_weights: dict[str, float] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, reward_weights: dict[str, float] | None = None, answer_judge: Any = None,
+                 answer_judge_weight: float = 1.0, **kwargs: Any) -> None:
         self.weights = check_wiki_weights(reward_weights)
+        self.answer_judge = None if answer_judge is None else FinalAnswerJudge(answer_judge, weight=answer_judge_weight)
         super().__init__(**kwargs)
 
     def make_generator(self, seed: int) -> WikiTasks:
@@ -430,6 +440,8 @@ class WebQAEnv(WebEnv):
 
     def on_reset(self, task: Task) -> str:
         self.scores: dict[str, float] = {"exact_match": 0.0, "f1": 0.0}
+        if self.answer_judge is not None:
+            self.answer_judge.reset()
         return super().on_reset(task)
 
     @tool
@@ -445,6 +457,8 @@ class WebQAEnv(WebEnv):
         parts = wiki_parts(text, self.task.answer, self.weights)
         unweighted = wiki_parts(text, self.task.answer, {"exact_match": 1.0, "f1": 1.0})
         self.scores = unweighted
+        if self.answer_judge is not None:
+            parts = {**parts, **self.answer_judge.score(self.task.prompt, text, self.task.answer)}
         for name, value in parts.items():
             self.add_reward(name, value)
         self.finish(success=unweighted["exact_match"] == 1.0)
@@ -452,4 +466,5 @@ class WebQAEnv(WebEnv):
         return f"Your answer {text.strip()!r} is {verdict}."
 
     def episode_metrics(self) -> dict[str, float]:
-        return {**super().episode_metrics(), **self.scores}
+        judged = self.answer_judge.metrics() if self.answer_judge is not None else {}
+        return {**super().episode_metrics(), **self.scores, **judged}
