@@ -15,7 +15,7 @@ Light to import: no model is loaded until a judge is called.
 
 from __future__ import annotations
 
-from agentgym.rewards.answer import ANSWER_RUBRIC, AnswerContext, answer_part
+from agentgym.rewards.answer import ANSWER_RUBRIC, AnswerContext, FinalAnswerJudge, answer_part
 from agentgym.rewards.compose import Part, Reward, Scored, Unavailable
 from agentgym.rewards.ensemble import JudgeEnsemble
 from agentgym.rewards.env import UNAVAILABLE_KEY, RewardReporting, mask_unavailable
@@ -23,6 +23,6 @@ from agentgym.rewards.hardening import Defences
 from agentgym.rewards.judge import JudgeInput, LLMJudge, Rubric, Verdict, parse_verdict
 
 __all__ = [
-    "ANSWER_RUBRIC", "AnswerContext", "answer_part", "Defences", "JudgeEnsemble", "JudgeInput", "LLMJudge", "Part", "Reward", "RewardReporting", "Rubric",
+    "ANSWER_RUBRIC", "AnswerContext", "FinalAnswerJudge", "answer_part", "Defences", "JudgeEnsemble", "JudgeInput", "LLMJudge", "Part", "Reward", "RewardReporting", "Rubric",
     "Scored", "UNAVAILABLE_KEY", "Unavailable", "Verdict", "mask_unavailable", "parse_verdict",
 ]

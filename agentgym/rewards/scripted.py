@@ -37,7 +37,7 @@ def sections(conversation: Sequence[Message]) -> dict[str, str]:
     text = str(conversation[-1].get("content", ""))
     marks = list(_SECTION.finditer(text))
     out = {}
-    for m, nxt in zip(marks, [*marks[1:], None], strict=True):
+    for m, nxt in zip(marks, [*marks[1:], None], strict=False):  # no sections (not a judge prompt): empty
         out[m.group(1)] = text[m.end(): nxt.start() if nxt else len(text)].strip()
     resp = out.get("RESPONSE", "")
     out["RESPONSE"] = resp.removeprefix("<<<RESPONSE").removesuffix("RESPONSE>>>").strip("\n")
