@@ -9,6 +9,7 @@ true-positive rate on correct answers.
 
     python scripts/judge_probe.py --judge agentgym.rewards.scripted:GullibleJudge
     python scripts/judge_probe.py --judge hf:smollm2-135m --max_new_tokens 48
+    python scripts/judge_probe.py --judge hf:smollm2-135m --verdict logprob   # one forward pass per verdict
     python scripts/judge_probe.py --judge openai:http://127.0.0.1:8000/v1#smollm2 --k 3 --temperature 0.7
 
 ``--judge`` takes any policy spec (``hf:``, ``openai:``, ...) or
@@ -34,6 +35,10 @@ def main() -> None:
     ap.add_argument("--max_new_tokens", type=int, default=64, help="tokens a model judge may write")
     ap.add_argument("--timeout_s", type=float, default=600.0)
     ap.add_argument("--batch_size", type=int, default=16)
+    ap.add_argument("--verdict", choices=("text", "logprob"), default="text",
+                    help="text: parse a VERDICT line; logprob: compare log P(YES) and log P(NO) (local models)")
+    ap.add_argument("--min_mass", type=float, default=0.05,
+                    help="logprob verdicts: below this P(YES)+P(NO) the verdict is unavailable")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
 
@@ -41,14 +46,19 @@ def main() -> None:
     for spec in args.judge:
         is_model = spec.split(":", 1)[0] in ("hf", "openai", "tiny")
         kw = {"temperature": args.temperature, "max_new_tokens": args.max_new_tokens} if is_model else {}
-        backends.append((spec, load_judge_policy(spec, **kw)))
+        backend = load_judge_policy(spec, **kw)
+        if args.verdict == "logprob":
+            from agentgym.rewards.logprob import LogprobVerdict
+
+            backend = LogprobVerdict(backend, min_mass=args.min_mass)
+        backends.append((spec, backend))
 
     def build(defences: Defences) -> object:
         judges = [LLMJudge(b, CORRECTNESS, name=s, k=args.k, timeout_s=args.timeout_s, batch_size=args.batch_size,
-                           defences=defences) for s, b in backends]
+                           defences=defences, verdict=args.verdict) for s, b in backends]
         return judges[0] if len(judges) == 1 else JudgeEnsemble(judges)
 
-    label = " + ".join(args.judge)
+    label = " + ".join(args.judge) + (" (logprob verdict)" if args.verdict == "logprob" else "")
     results, seconds = {}, {}
     for name, defences in (("no defences", Defences.off()), ("defences (default)", Defences())):
         t0 = time.perf_counter()
