@@ -22,7 +22,12 @@ Termination: an object of the wanted type is placed on the goal receptacle
 (per difficulty: 12 / 20 / 30).
 Metrics: ``success``, ``questions_asked``, ``redundant_questions``,
 ``irrelevant_questions``, ``resolved_by_asking``, ``steps`` (tool calls
-executed), ``candidates`` (instances fitting the instruction).
+executed), ``candidates`` (instances fitting the instruction);
+``user_no_reply`` with ``user="llm"`` (free-form questions the LLM user could
+not answer).
+Simulated user: rule-based by default; ``user="llm"`` with ``user_model=``
+lets a language model answer the free-form questions the rules do not
+understand, told the wanted object (see :mod:`.user`).
 State key: room, held object, open receptacles, the candidates still
 consistent with what the agent was told and has seen, the candidates
 consistent with what it was told, and moved objects; never turn counters.
@@ -64,7 +69,20 @@ class AskToActEnv(RewardReporting, AgentEnv):
 
     Args:
         user: The simulated user (a :class:`~.user.User`, a ``"module:Class"``
-            string, or None for the rule-based user).
+            string, None for the rule-based user, or ``"llm"``: the
+            rule-based user with free-form questions it does not understand
+            answered by a language model, ``user_model``, that is told the
+            wanted object; :class:`~.user.LLMFallbackUser`). Its replies carry
+            no known meaning: no information-gain reward, nothing ruled out.
+        user_model: The LLM user's model (only with ``user="llm"``): a policy
+            spec (``"hf:smollm2-135m"``, ``"openai:URL#MODEL"``; greedy, 48
+            new tokens), a :class:`~agentgym.Policy`, a ``"package.module:Class"``
+            backend, or a ``generate(prompt) -> text`` function.
+        user_timeout_s: Seconds the LLM user may take per reply. When it cannot
+            answer (timeout, error, empty reply), the observation says so
+            ("User: The user could not answer right now (...)"), the question
+            counts as asked, and the ``user_no_reply`` metric counts it; never
+            an exception.
         answer_noise: Probability that the rule-based user answers wrongly.
         question_reward: The ``question`` reward part (a callable on
             :class:`~.reward.QuestionOutcome`, a ``"module:Class"`` string, or
@@ -106,6 +124,8 @@ class AskToActEnv(RewardReporting, AgentEnv):
         self,
         *,
         user: User | str | None = None,
+        user_model: Any = None,
+        user_timeout_s: float = 30.0,
         answer_noise: float = 0.0,
         question_reward: QuestionReward | str | None = None,
         question_budget: int | None = None,
@@ -116,7 +136,7 @@ class AskToActEnv(RewardReporting, AgentEnv):
             raise ConfigError("give question_reward or question_judge, not both (question_judge sets the question reward).")
         self._max_turns_given = kwargs.get("max_turns") is not None
         super().__init__(**kwargs)
-        self.user = load_user(user, noise=answer_noise)
+        self.user = load_user(user, noise=answer_noise, model=user_model, timeout_s=user_timeout_s)
         self.question_reward = (make_question_judge(question_judge) if question_judge is not None
                                 else load_question_reward(question_reward))
         self.reports_unavailable = bool(getattr(self.question_reward, "wants_context", False))
@@ -157,6 +177,7 @@ class AskToActEnv(RewardReporting, AgentEnv):
         if h.instruction:
             self.constraints.append((h.told0, _knowledge_level(frozenset(h.instruction))))
         self.questions = self.redundant = self.irrelevant = self.actions = 0
+        self.user_no_reply = 0
         self.policy_memo: dict[str, Any] = {}  # scratch space of the scripted policies
         return f"{h.instruction_text}\nRooms: {', '.join(h.rooms)}.\n{self._describe()}"
 
@@ -191,6 +212,7 @@ class AskToActEnv(RewardReporting, AgentEnv):
             "steps": self.actions,
             "candidates": len(h.told0),
             **self.unavailable_metrics(),
+            **({"user_no_reply": float(self.user_no_reply)} if hasattr(self.user, "failures") else {}),
         }
 
     # ------------------------------------------------------------------
@@ -328,7 +350,9 @@ class AskToActEnv(RewardReporting, AgentEnv):
             raise InvalidActionError("The question is empty; ask something, e.g. 'Is it red?'.")
         self.actions += 1
         self.questions += 1
+        failures = getattr(self.user, "failures", 0)
         answer = self.user.answer(question, self.view, self.np_random)
+        self.user_no_reply += getattr(self.user, "failures", 0) - failures
         before = self.told
         after = before if answer.consistent is None else before & answer.consistent
         if answer.consistent is not None:

@@ -18,8 +18,9 @@ and says it does not understand anything else. An LLM-backed user implements
 the same protocol; it may return ``Answer(text, consistent=None)`` when it
 cannot say which objects its answer rules out, and the env then learns nothing
 from it. :class:`LLMFallbackUser` is one: rule-based where the rules apply,
-any ``generate(prompt) -> text`` function (the judge/LLM-reward code's model)
-for the rest.
+any ``generate(prompt) -> text`` function for the rest, with a timeout and a
+reply that says so when the model cannot answer. The env builds it with
+``user="llm", user_model="hf:smollm2-135m"`` (any policy or policy spec).
 
 ``noise`` makes the rule-based user answer wrongly with that probability.
 
@@ -35,7 +36,9 @@ for the rest.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -53,7 +56,10 @@ __all__ = [
     "UserView",
     "load_user",
     "parse_question",
+    "policy_generate",
 ]
+
+logger = logging.getLogger(__name__)
 
 NOT_UNDERSTOOD = (
     "Sorry, I do not understand. Ask a yes/no question about its colour, material, size, "
@@ -230,9 +236,15 @@ class LLMFallbackUser:
     passed to a language model.
 
     ``generate(prompt) -> reply`` is any text generator (a local model, an
-    OpenAI-compatible endpoint); the prompt tells it which object the user wants
-    and asks for a short, truthful reply. Its answers carry no known meaning
+    OpenAI-compatible endpoint; :func:`policy_generate` makes one from a policy
+    or a policy spec); the prompt tells it which object the user wants and asks
+    for a short, truthful reply. Its answers carry no known meaning
     (``consistent=None``), so they earn no information-gain reward.
+
+    The model gets ``timeout_s`` per reply. When it cannot answer (timeout,
+    exception, error completion, empty reply) the user's reply says so
+    (:data:`NO_REPLY`), the question still counts as asked, and nothing is
+    learned from it; the env never raises. ``failures`` counts such replies.
 
     >>> user = LLMFallbackUser(lambda prompt: "It is the one I drink tea from.")
     >>> import random
@@ -240,6 +252,9 @@ class LLMFallbackUser:
     >>> view = UserView(Home(generate_layout(random.Random(1), LEVELS["easy"], "ambiguous")))
     >>> user.answer("What do you use it for?", view, np.random.default_rng(0)).text
     'It is the one I drink tea from.'
+    >>> def broken(prompt): raise TimeoutError("model server down")
+    >>> LLMFallbackUser(broken).answer("What do you use it for?", view, np.random.default_rng(0)).text[:35]
+    'The user could not answer right now'
     """
 
     PROMPT = (
@@ -247,18 +262,79 @@ class LLMFallbackUser:
         '"{question}"\nAnswer truthfully in one short sentence, without naming the object\'s number.'
     )
 
-    def __init__(self, generate: Any, noise: float = 0.0, max_chars: int = 200) -> None:
+    def __init__(self, generate: Any, noise: float = 0.0, max_chars: int = 200, timeout_s: float = 30.0) -> None:
+        if not callable(generate):
+            raise ConfigError(f"generate must be callable(prompt) -> str, got {type(generate).__name__}.")
+        if timeout_s <= 0:
+            raise ConfigError(f"the LLM user's timeout_s must be positive, got {timeout_s}.")
         self.generate = generate
         self.rules = RuleBasedUser(noise)
         self.max_chars = max_chars
+        self.timeout_s = float(timeout_s)
+        self.failures = 0
 
     def answer(self, question: str, view: UserView, rng: np.random.Generator) -> Answer:
         ruled = self.rules.answer(question, view, rng)
         if ruled.understood:
             return ruled
-        reply = str(self.generate(self.PROMPT.format(target=view.describe_target(), question=question)))
-        reply = " ".join(reply.split())[: self.max_chars] or ruled.text
+        prompt = self.PROMPT.format(target=view.describe_target(), question=question)
+        reply, error = _call_with_timeout(self.generate, prompt, self.timeout_s)
+        # Object numbers are the agent's handles; the user speaks of the object, not its label.
+        reply = _NUMBER.sub("", " ".join(str(reply or "").split()))[: self.max_chars].strip()
+        if not reply:
+            self.failures += 1
+            logger.warning("LLM user gave no reply (%s)", error or "empty reply")
+            return Answer(NO_REPLY.format(why=error or "empty reply"), understood=True, consistent=None)
         return Answer(reply, understood=True, consistent=None)
+
+
+NO_REPLY = ("The user could not answer right now ({why}). Ask again, or ask a yes/no question about its colour, "
+            "material, size, room or place.")
+_NUMBER = re.compile(r"\s*\(\d+\)")
+
+
+def _call_with_timeout(fn: Any, prompt: str, timeout_s: float) -> tuple[str, str]:
+    """``(reply, "")`` or ``("", why)``: ``fn(prompt)`` run in a daemon thread
+    (a backend that never returns cannot hold up the episode or the process)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["out"] = fn(prompt)
+        except Exception as e:  # the user's model failing is an observation, never a crash of the env
+            box["err"] = f"{type(e).__name__}: {e}"
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    if t.is_alive():
+        return "", f"no reply within {timeout_s:g} s"
+    if "err" in box:
+        return "", box["err"][:200]
+    return str(box.get("out") or ""), ""
+
+
+def policy_generate(model: Any, *, max_new_tokens: int = 48) -> Any:
+    """``generate(prompt) -> text`` from a policy or a spec: a policy object
+    (``act(conversations, tools)``), a policy spec (``"hf:smollm2-135m"``,
+    ``"openai:URL#MODEL"``; greedy, ``max_new_tokens``), a
+    ``"package.module:Class"`` backend, or a plain callable (returned as is)."""
+    from agentgym.rewards.judge import load_judge_policy
+
+    if callable(model) and not hasattr(model, "act"):
+        return model
+    if isinstance(model, str) and model.split(":", 1)[0] in ("hf", "openai", "tiny"):
+        policy = load_judge_policy(model, temperature=0.0, max_new_tokens=max_new_tokens)
+    else:
+        policy = load_judge_policy(model)
+
+    def generate(prompt: str) -> str:
+        c = policy.act([[{"role": "user", "content": prompt}]], [[]])[0]
+        if getattr(c, "finish_reason", "") == "error":
+            raise RuntimeError(f"backend error: {getattr(c, 'error', '')}")
+        return c.text
+
+    return generate
 
 
 def _wrong(query: Query, value: Any, rng: np.random.Generator) -> Any:
@@ -315,9 +391,18 @@ def _state(query: Query, value: bool, home: Home) -> str:
     return f"Yes, it is {fact}." if value else f"No, it is not {fact}."
 
 
-def load_user(user: User | str | None, noise: float = 0.0) -> User:
-    """``None`` -> :class:`RuleBasedUser` with ``noise``; a ``"module:attr"``
-    string -> that class or factory, called with ``noise=``; a user object -> itself."""
+def load_user(user: User | str | None, noise: float = 0.0, *, model: Any = None, timeout_s: float = 30.0) -> User:
+    """``None`` -> :class:`RuleBasedUser` with ``noise``; ``"llm"`` ->
+    :class:`LLMFallbackUser` on ``model`` (see :func:`policy_generate`) with
+    ``timeout_s``; a ``"module:attr"`` string -> that class or factory, called
+    with ``noise=``; a user object -> itself."""
+    if user == "llm":
+        if model is None:
+            raise ConfigError("user='llm' needs user_model= (a policy spec such as 'hf:smollm2-135m', a Policy, "
+                              "or a generate(prompt) -> text function).")
+        return LLMFallbackUser(policy_generate(model), noise=noise, timeout_s=timeout_s)
+    if model is not None:
+        raise ConfigError(f"user_model= is only used with user='llm' (got user={user!r}); set user='llm' or drop it.")
     if user is None:
         return RuleBasedUser(noise)
     if isinstance(user, str):
@@ -325,7 +410,7 @@ def load_user(user: User | str | None, noise: float = 0.0) -> User:
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError, ValueError) as e:
-            raise ConfigError(f"cannot load user {user!r} ({e}); give 'package.module:ClassName'.") from e
+            raise ConfigError(f"cannot load user {user!r} ({e}); give 'llm' or 'package.module:ClassName'.") from e
         return factory(noise=noise)
     if not isinstance(user, User):
         raise ConfigError(f"user must have an answer(question, view, rng) method, got {type(user).__name__}.")
