@@ -296,25 +296,32 @@ class AgentEnv(gym.Env[str, str]):
             raise EnvStateError("step() after the episode ended: call env.reset() to start a new one.")
         self._turn += 1
         self._parts = {}
-        info: dict[str, Any] = {"task_id": self.task.id}
+        task_id = self.task.id
         try:
             obs, names = self._dispatch(action)
-            info["tool_calls"] = names
+            info: dict[str, Any] = {"task_id": task_id, "tool_calls": names}
             valid = True
         except ActionError as e:
             obs, valid = f"Error: {e}", False
-            info["error"] = e.kind
+            info = {"task_id": task_id, "error": e.kind}
             self._invalid += 1
             if self.invalid_action_penalty:
                 self.add_reward("invalid_action", -self.invalid_action_penalty)
-        obs = self._clip(obs)
-        self._last_obs, self._last_action = obs, action if isinstance(action, str) else repr(action)
-        reward = float(sum(self._parts.values()))
+        if len(obs) > self.max_observation_chars:
+            obs = self._clip(obs)
+        self._last_obs = obs
+        self._last_action = action if isinstance(action, str) else repr(action)
+        parts = self._parts
+        reward = float(sum(parts.values())) if parts else 0.0
         self._return += reward
         terminated = self._terminated
         truncated = not terminated and self._turn >= self.max_turns
         self._done = terminated or truncated
-        info.update(anchor=self.state_key(), action_valid=valid, reward_parts=dict(self._parts), turn=self._turn)
+        # One dict, its keys in the order they always had.
+        info["anchor"] = self.state_key()
+        info["action_valid"] = valid
+        info["reward_parts"] = dict(parts)
+        info["turn"] = self._turn
         if self._done:
             info["metrics"] = self._metrics()
             info["answer"] = self.task.answer
@@ -346,7 +353,12 @@ class AgentEnv(gym.Env[str, str]):
                 kind="too_long",
             )
         calls = parse_tool_calls(action, self._tools)
-        if len(calls) > 1 and not self.allow_multiple_calls:
+        if len(calls) == 1:  # the common case, without the lists and the join below
+            call = calls[0]
+            spec = self._tools.get(call.name)
+            if spec is not None:
+                return str(spec.fn(self, **spec.bind(call))), [call.name]
+        elif len(calls) > 1 and not self.allow_multiple_calls:
             raise MultipleCallsError(
                 f"You made {len(calls)} tool calls ({', '.join(c.name for c in calls)}); make exactly one per turn."
             )

@@ -84,6 +84,17 @@ def parse_tool_calls(text: str, tool_names: Collection[str] | None = None) -> li
     """
     if not isinstance(text, str):
         raise ToolCallParseError(f"the action must be text, got {type(text).__name__}. {FORMAT_HINT}")
+    # The common action, one block and nothing else: with no '<' between the two
+    # tags there is no <think> and no other block, so the general path below would
+    # find exactly this block and hand it to _parse_block (same result, same errors).
+    if text.startswith("<tool_call>") and text.endswith("</tool_call>"):
+        inner = text[11:-12]
+        if "<" not in inner and inner.strip():
+            if inner[:1] == "{" and inner[-1:] == "}":  # no blanks, no fence: decode it here
+                call = _plain_call(inner)
+                if call is not None:
+                    return [call]
+            return _parse_block(inner)
     body = strip_thinking(text)
 
     blocks = _TOOL_BLOCK.findall(body)
@@ -126,7 +137,7 @@ def _parse_block(block: str) -> list[ToolCall]:
             ) from None
         # SmolLM2 writes a JSON list of calls inside one block.
         calls = [_call_from_obj(o) for o in obj] if isinstance(obj, list) else [_call_from_obj(obj)]
-        if not calls or any(c is None for c in calls):
+        if not calls or (None in calls if len(calls) > 1 else calls[0] is None):
             raise ToolCallParseError(
                 f'The JSON inside <tool_call> needs a "name" (string) and "arguments" (object). {FORMAT_HINT}'
             )
@@ -140,15 +151,35 @@ def _parse_block(block: str) -> list[ToolCall]:
     raise ToolCallParseError(f"Could not read the content of <tool_call> as a call. {FORMAT_HINT}")
 
 
+def _plain_call(inner: str) -> ToolCall | None:
+    """``{"name": "...", "arguments": {...}}`` as :func:`_parse_block` reads it,
+    or None for anything else (which _parse_block then reads or reports)."""
+    try:
+        obj = _DECODER.raw_decode(inner)[0]
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if type(obj) is not dict:
+        return None
+    name = obj.get("name")
+    args = obj.get("arguments")
+    if type(name) is not str or type(args) is not dict:
+        return None
+    name = name.strip()
+    return ToolCall(name, args) if name else None
+
+
 def _call_from_obj(obj: Any) -> ToolCall | None:
     if not isinstance(obj, dict):
         return None
     if "name" not in obj and isinstance(obj.get("function"), dict):  # OpenAI nesting
         obj = obj["function"]
     name = obj.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
         return None
-    args: Any = obj.get("arguments", obj.get("parameters", {}))
+    stripped = name.strip()
+    if not stripped:
+        return None
+    args: Any = obj["arguments"] if "arguments" in obj else obj.get("parameters", {})
     if isinstance(args, str):  # OpenAI sends arguments as a JSON string
         try:
             args = json.loads(args) if args.strip() else {}
@@ -160,7 +191,7 @@ def _call_from_obj(obj: Any) -> ToolCall | None:
         args = {}
     if not isinstance(args, dict):
         raise ToolCallParseError(f'"arguments" of {name!r} must be a JSON object. {FORMAT_HINT}')
-    return ToolCall(name=name.strip(), arguments=args)
+    return ToolCall(stripped, args)
 
 
 def _find_json_calls(body: str) -> list[ToolCall]:

@@ -53,7 +53,10 @@ __all__ = ["ToolCall", "ToolSpec", "tool", "tool_specs"]
 _TOOL_ATTR = "__agentgym_tool__"
 
 
-@dataclass(frozen=True)
+_NO_ARGUMENTS: Any = object()
+
+
+@dataclass(frozen=True, init=False)
 class ToolCall:
     """One parsed tool call: ``name`` plus keyword ``arguments`` and, for call
     syntax like ``go("kitchen")``, ``positional`` arguments (bound to parameter
@@ -66,6 +69,15 @@ class ToolCall:
     name: str
     arguments: dict[str, Any] = field(default_factory=dict, hash=False)
     positional: tuple[Any, ...] = ()
+
+    # Every env step builds one: the generated frozen __init__ (three
+    # object.__setattr__ calls) cost twice this. The fields, their defaults, the
+    # repr, equality, hash and immutability are the dataclass's.
+    def __init__(self, name: str, arguments: dict[str, Any] = _NO_ARGUMENTS, positional: tuple[Any, ...] = ()) -> None:  # type: ignore[assignment]
+        d = self.__dict__
+        d["name"] = name
+        d["arguments"] = {} if arguments is _NO_ARGUMENTS else arguments
+        d["positional"] = positional
 
     def render(self) -> str:
         """Canonical text of this call in the Hermes ``<tool_call>`` format."""
@@ -92,6 +104,13 @@ class ToolSpec:
     description: str
     params: tuple[_Param, ...]
     fn: Callable[..., Any]
+    # Derived from params once (bind runs on every env step).
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    _any_required: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", frozenset(p.name for p in self.params))
+        object.__setattr__(self, "_any_required", any(p.required for p in self.params))
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -129,6 +148,25 @@ class ToolSpec:
 
         Raises :class:`ArgumentError` naming the problem and the expected signature.
         """
+        args = call.arguments
+        # The common call: keywords only, every one a parameter. The general path
+        # below would only copy them before the same checks, in the same order.
+        if not call.positional and type(args) is dict and args.keys() <= self._names:
+            if not args and not self._any_required:  # e.g. look(), submit()
+                return {}
+            out: dict[str, Any] = {}
+            for p in self.params:
+                if p.name in args:
+                    out[p.name] = _coerce(args[p.name], p, self)
+                elif p.required:
+                    raise self._missing(p)
+            return out
+        return self._bind_general(call)
+
+    def _missing(self, p: _Param) -> ArgumentError:
+        return ArgumentError(f"{self.name}() is missing the argument '{p.name}'. Usage: {self.signature()}")
+
+    def _bind_general(self, call: ToolCall) -> dict[str, Any]:
         names = [p.name for p in self.params]
         if len(call.positional) > len(names):
             raise ArgumentError(
@@ -152,9 +190,7 @@ class ToolSpec:
         for p in self.params:
             if p.name not in given:
                 if p.required:
-                    raise ArgumentError(
-                        f"{self.name}() is missing the argument '{p.name}'. Usage: {self.signature()}"
-                    )
+                    raise self._missing(p)
                 continue
             out[p.name] = _coerce(given[p.name], p, self)
         return out
