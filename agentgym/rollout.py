@@ -100,7 +100,7 @@ def messages_before_turn(
     messages.append({"role": "user", "content": traj.initial_observation})
     turns = traj.turns[:t]
     if history != "full":
-        turns = turns[len(turns) - int(history) :] if int(history) > 0 else []
+        turns = turns[max(0, len(turns) - int(history)) :] if int(history) > 0 else []
     for turn in turns:
         messages.append({"role": "assistant", "content": turn.action})
         messages.append({"role": role, "content": turn.observation})
