@@ -226,6 +226,12 @@ class _Episode:
     tools: list[dict[str, Any]] = field(default_factory=list)
     anchor: str = ""
     tokens: int = 0
+    # The whole conversation so far, kept up to date turn by turn (rebuilding it
+    # from the trajectory every turn cost more than a null env's step): what
+    # messages_before_turn(traj, len(traj.turns), "full") returns; ``head``
+    # messages (system, first observation) are always kept.
+    messages: list[Message] = field(default_factory=list)
+    head: int = 0
 
 
 @dataclass
@@ -262,6 +268,8 @@ def _start(ep: _Episode, group_id: str, group_index: int, task_index: int, s: _S
     traj.system = str(info.get("system", ""))
     traj.initial_observation = obs
     traj.initial_anchor = traj.final_anchor = ep.anchor = str(info.get("anchor", obs))
+    ep.messages = messages_before_turn(traj, 0, s.history, s.observation_role)  # type: ignore[arg-type]
+    ep.head = len(ep.messages)
     ep.tools = list(info.get("tools") or getattr(base, "tools", None) or [])
     # The tool schemas the policy was given: with messages_before_turn, all a
     # trainer needs to rebuild each prompt from a saved trajectory.
@@ -341,7 +349,8 @@ def _end_turn(ep: _Episode, c: Completion, result: StepResult | BaseException, s
         return True
     obs, reward, terminated, truncated, info = result
     turn.observation, turn.reward = obs, float(reward)
-    turn.reward_parts = {k: float(v) for k, v in (info.get("reward_parts") or {}).items()}
+    parts = info.get("reward_parts")
+    turn.reward_parts = {k: float(v) for k, v in parts.items()} if parts else {}
     turn.action_valid = bool(info.get("action_valid", True))
     if info.get("reward_unavailable"):
         turn.reward_unavailable = {str(k): str(v) for k, v in info["reward_unavailable"].items()}
@@ -367,6 +376,7 @@ def _end_turn(ep: _Episode, c: Completion, result: StepResult | BaseException, s
         traj.meta["truncated_by"] = cut
         traj.metrics = _fallback_metrics(ep)
         return True
+    ep.messages += ({"role": "assistant", "content": turn.action}, {"role": s.observation_role, "content": obs})
     return False
 
 
@@ -571,8 +581,13 @@ class _Stepper:
 
     def step_all(self, items: list[tuple[_Episode, Completion]]) -> list[StepResult | BaseException]:
         """Every step of a turn, concurrently where allowed; results in the items' order."""
+        envs = [ep.env for ep, _ in items]
+        width = self.width(envs)
+        if width <= 1 and all(getattr(e, "batch_stepper", None) is None for e in envs):
+            # Sequential, one env per unit: what the general path below does, in the
+            # same order, without building units (the cost of a null env's step).
+            return [_step_env(ep.env, c.text) for ep, c in items]
         units = self.units(items)
-        width = self.width([ep.env for ep, _ in items])
         if len(units) > 1 and width > 1:
             done = list(self.executor(min(width, len(units))).map(self.run_unit, units))
         else:
@@ -618,6 +633,7 @@ def _run(
     from tqdm.auto import tqdm
 
     pending = deque(episodes)
+    n_sources = len({id(item[0].source) for item in episodes})
     finished: dict[int, Trajectory] = {}
     bar = tqdm(total=len(episodes), disable=not progress, desc="episodes", unit="ep")
 
@@ -631,20 +647,20 @@ def _run(
 
     try:
         if barrier:
-            _run_in_step(pending, policy, s, max_parallel, finish, stepper)
+            _run_in_step(pending, policy, s, max_parallel, finish, stepper, n_sources)
         else:
-            _run_pipelined(pending, policy, s, max_parallel, finish, stepper)
+            _run_pipelined(pending, policy, s, max_parallel, finish, stepper, n_sources)
     finally:
         bar.close()
         stepper.close()
     return [finished[i] for i in sorted(finished)]
 
 
-def _run_in_step(pending, policy, s, max_parallel, finish, stepper) -> None:  # type: ignore[no-untyped-def]
+def _run_in_step(pending, policy, s, max_parallel, finish, stepper, n_sources) -> None:  # type: ignore[no-untyped-def]
     """Every live episode takes its turn together: one policy call, then every step."""
     live: list[_Episode] = []
     while pending or live:
-        live.extend(_fill(pending, len(live), s, max_parallel, finish, stepper))
+        live.extend(_fill(pending, len(live), s, max_parallel, finish, stepper, n_sources))
         if not live:
             continue
         completions = _act(policy, live, s)
@@ -663,7 +679,7 @@ def _run_in_step(pending, policy, s, max_parallel, finish, stepper) -> None:  # 
                 live.append(ep)
 
 
-def _run_pipelined(pending, policy, s, max_parallel, finish, stepper) -> None:  # type: ignore[no-untyped-def]
+def _run_pipelined(pending, policy, s, max_parallel, finish, stepper, n_sources) -> None:  # type: ignore[no-untyped-def]
     """No barrier per turn: episodes whose step has finished go back to the policy
     while slower ones are still stepping (the policy is called with whatever is
     ready, in episode order)."""
@@ -673,7 +689,7 @@ def _run_pipelined(pending, policy, s, max_parallel, finish, stepper) -> None:  
     inflight: dict[Any, list[tuple[_Episode, Completion]]] = {}
     n_inflight = 0
     while pending or ready or inflight:
-        ready.extend(_fill(pending, len(ready) + n_inflight, s, max_parallel, finish, stepper))
+        ready.extend(_fill(pending, len(ready) + n_inflight, s, max_parallel, finish, stepper, n_sources))
         if ready:
             ready.sort(key=lambda ep: ep.index)
             completions = _act(policy, ready, s)
@@ -705,8 +721,17 @@ def _run_pipelined(pending, policy, s, max_parallel, finish, stepper) -> None:  
 
 
 def _conversation(ep: _Episode, s: _Settings) -> list[Message]:
-    assert ep.traj is not None
-    return messages_before_turn(ep.traj, len(ep.traj.turns), s.history, s.observation_role)  # type: ignore[arg-type]
+    """``messages_before_turn(ep.traj, len(ep.traj.turns))``, from the episode's
+    running conversation: a new list each turn (the policy may keep or change
+    it), whose message dicts are shared with later turns' lists (a policy reads
+    them; none of agentgym's writes to them)."""
+    messages = ep.messages
+    if s.history == "full":
+        return messages.copy()
+    keep = 2 * int(s.history)  # the last K turns: two messages each
+    if keep >= len(messages) - ep.head:
+        return messages.copy()
+    return messages[: ep.head] + messages[len(messages) - keep :] if keep else messages[: ep.head]
 
 
 def _fill(
@@ -716,17 +741,23 @@ def _fill(
     max_parallel: int | None,
     finish: Callable[[_Episode], None],
     stepper: _Stepper,
+    n_sources: int,
 ) -> list[_Episode]:
     """Start pending episodes while there is room (and, for instance pools, a free
     env); return those that started (in order). Resets run concurrently where the
-    envs allow it."""
+    envs allow it. ``n_sources``: how many sources the episodes come from."""
     blocked: list[tuple[_Episode, str, int, int]] = []
     starting: list[tuple[_Episode, str, int, int]] = []
+    busy: set[int] = set()  # pools whose every instance is taken (none comes free during a fill)
     while pending and (max_parallel is None or n_live + len(starting) < max_parallel):
         item = pending.popleft()
-        env = item[0].source.acquire()
+        src = item[0].source
+        env = None if id(src) in busy else src.acquire()
         if env is None:  # every instance of this pool is busy: later
             blocked.append(item)
+            busy.add(id(src))
+            if len(busy) == n_sources:  # so is every other: the rest waits, in order
+                break
             continue
         item[0].env = env
         starting.append(item)
