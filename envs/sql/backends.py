@@ -22,6 +22,7 @@ Both raise :class:`QueryError` (``kind``: ``rejected``, ``timeout``,
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -80,7 +81,7 @@ class SQLiteBackend:
         self.time_limit_s = float(time_limit_s)
         self.max_connections = max_connections
         self._conns: OrderedDict[DbRef, sqlite3.Connection] = OrderedDict()
-        self._deadline = 0.0
+        self._deadline = math.inf  # of the query running now; none between queries
 
     def prepare(self, db: DbRef) -> None:
         """Build (or find) the database file."""
@@ -103,6 +104,10 @@ class SQLiteBackend:
         conn.execute("PRAGMA cache_size = -8000")
         conn.execute("PRAGMA temp_store = FILE")
         conn.set_authorizer(sqlite_authorizer)
+        # Installed once, for the connection's life: it interrupts a statement once
+        # the deadline run() sets has passed (infinite between queries). Setting
+        # and clearing it around every query cost more than a small query.
+        conn.set_progress_handler(self._progress, 2000)
         self._conns[db] = conn
         while len(self._conns) > self.max_connections:
             self._conns.popitem(last=False)[1].close()
@@ -119,7 +124,6 @@ class SQLiteBackend:
             raise QueryError(str(e), "rejected" if e.forbidden else "error") from None
         conn = self._connection(db)
         self._deadline = time.perf_counter() + self.time_limit_s
-        conn.set_progress_handler(self._progress, 2000)
         try:
             cur = conn.execute(query)
             rows = cur.fetchmany(max_rows + 1)
@@ -137,7 +141,7 @@ class SQLiteBackend:
         except (sqlite3.Error, ValueError, OverflowError) as e:
             raise QueryError(f"SQLite error: {e}") from None
         finally:
-            conn.set_progress_handler(None, 0)
+            self._deadline = math.inf
         return QueryResult(columns, rows[:max_rows], len(rows) > max_rows)
 
     def close(self) -> None:

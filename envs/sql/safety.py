@@ -20,6 +20,7 @@ agentgym.envs.sql.safety.QueryRejected: DROP statements are not allowed: the dat
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 
@@ -101,7 +102,39 @@ def code_text(query: str) -> tuple[str, int, int]:
 
 def check_query(query: str, max_chars: int = MAX_QUERY_CHARS) -> str:
     """Validate ``query``; return it without surrounding blanks and trailing
-    semicolons, or raise :class:`QueryRejected` saying what to fix."""
+    semicolons, or raise :class:`QueryRejected` saying what to fix.
+
+    The verdict depends on the text alone, and agents send the same queries
+    again and again (the oracle's, every episode of a group): verdicts on
+    queries up to ``_CACHED_CHARS`` long are kept in an LRU cache keyed by the
+    exact text (the check costs more than the query on a small database).
+    """
+    if isinstance(query, str) and len(query) <= _CACHED_CHARS:
+        verdict = _cached_verdict(query, max_chars)
+    else:
+        verdict = _verdict(query, max_chars)
+    if verdict[0]:
+        return verdict[1]
+    raise QueryRejected(verdict[1], forbidden=verdict[2])
+
+
+# At most _CACHE_SIZE texts of at most _CACHED_CHARS characters: a few MB.
+_CACHED_CHARS = 4096
+_CACHE_SIZE = 1024
+
+
+def _verdict(query: str, max_chars: int) -> tuple[bool, str, bool]:
+    """(True, the query to run, _) or (False, the rejection's message, forbidden)."""
+    try:
+        return True, _check_query(query, max_chars), False
+    except QueryRejected as e:
+        return False, str(e), e.forbidden
+
+
+_cached_verdict = functools.lru_cache(maxsize=_CACHE_SIZE)(_verdict)
+
+
+def _check_query(query: str, max_chars: int) -> str:
     if not isinstance(query, str) or not query.strip():
         raise QueryRejected("The query is empty. Write one SELECT statement.", forbidden=False)
     if len(query) > max_chars:
