@@ -31,6 +31,8 @@ Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 # Buckets of a 100-way hash: train 0-79, val 80-89, test 90-99.
 _SPLIT_BUCKETS: dict[str, range] = {"train": range(0, 80), "val": range(80, 90), "test": range(90, 100)}
+# Task indices from here on are TaskGenerator.near's (a run's cursor never gets there).
+NEAR_INDEX_BASE = 10**9
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,25 @@ class TaskGenerator:
     def tasks(self, split: Split, n: int, difficulty: str | None = None, start: int = 0) -> list[Task]:
         """``n`` consecutive tasks of a split."""
         return [self.task(split, i, difficulty) for i in range(start, start + n)]
+
+    def near(self, task: Task, k: int) -> Task | None:
+        """The ``k``-th new train task *next to* ``task`` in the generator's
+        parameter space (deterministic), or None where the generator cannot
+        make one. A curriculum generates these around the tasks a policy just
+        failed (:mod:`agentgym.train.curriculum`).
+
+        The default, for a task of this generator's id form
+        ``family/split/difficulty/index``: a train task one difficulty easier (the
+        same at the easiest), at an index derived from ``(task.id, k)`` far beyond
+        the indices a run walks. A family whose tasks take finer parameters
+        (hops, distractors) overrides it to move those one step instead.
+
+        >>> gen = TaskGenerator(); gen.family = "coin"
+        >>> gen.near(Task("other/train/default/3", "p", "a"), 0) is None
+        True
+        """
+        parts = task.id.split("/")
+        if len(parts) != 4 or parts[0] != self.family or parts[2] not in self.difficulties:
+            return None
+        difficulty = self.difficulties[max(0, self.difficulties.index(parts[2]) - 1)]
+        return self.task("train", NEAR_INDEX_BASE + derive_seed("near", task.id, k) % NEAR_INDEX_BASE, difficulty)
