@@ -19,10 +19,14 @@ trajectories that share a ``group_id``.
 ``stratified``        ``alpha`` * return normalised within its stratum (same tool-call
                       counts, or another structural key) + ``(1 - alpha)`` * GRPO's
 ``stratified_gigpo``  GiGPO with that blend as its episode level (step level unchanged)
+``spa``               turn reward = a progress estimator's stepwise contribution + grounding
+                      (valid action); dense rewards and outcome normalised separately,
+                      discounted (the trainer passes the contributions)
 ====================  ======================================================================
 
 :func:`empg` modulates any estimator's advantages by the turns' step entropies
-(EMPG).
+(EMPG). :mod:`agentgym.credit.epo` holds EPO's entropy terms (the trainer adds
+them to the loss).
 
 :func:`reweight_rewards` (the trainer's ``reward_weights``) recomputes turn
 rewards from the env's reward parts before any estimator runs.
@@ -50,6 +54,7 @@ from agentgym.credit.reinforce_rej import RejectDecision, reinforce, reject_grou
 from agentgym.credit.rloo import rloo
 from agentgym.credit.scoring import answer_scores, score_information_gain
 from agentgym.credit.shaping import reweight_rewards
+from agentgym.credit.spa import spa, spa_rewards
 from agentgym.credit.stratified import strata, strata_stats, stratified, stratified_gigpo
 from agentgym.errors import ConfigError, did_you_mean
 from agentgym.trajectory import Trajectory
@@ -80,6 +85,8 @@ __all__ = [
     "reweight_rewards",
     "rloo",
     "score_information_gain",
+    "spa",
+    "spa_rewards",
     "step_advantages",
     "step_group_stats",
     "step_groups",
@@ -98,6 +105,7 @@ ESTIMATORS: dict[str, Callable[..., list[list[float]]]] = {
     "raft": raft,
     "stratified": stratified,
     "stratified_gigpo": stratified_gigpo,
+    "spa": spa,
 }
 
 

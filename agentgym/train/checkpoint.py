@@ -41,8 +41,9 @@ STATE_FILE = "trainer_state.pt"
 class TrainState:
     """Where a run is: the next iteration to run, the next train task index,
     optimizer steps taken and steps skipped (non-finite), and the environment
-    steps taken (methods compare at equal environment steps). A checkpoint
-    written before ``env_steps`` existed resumes with it at 0."""
+    steps taken (methods compare at equal environment steps); the curriculum's
+    results, EPO's entropy history and SPA's progress estimator. A checkpoint
+    written before a field existed resumes with its default."""
 
     iteration: int = 0
     task_cursor: int = 0
@@ -51,6 +52,9 @@ class TrainState:
     log_lines: int = 0  # rows of metrics.jsonl written up to this point
     env_steps: int = 0  # environment steps (turns) of all training rollouts so far, all processes
     curriculum: dict[str, Any] = field(default_factory=dict)  # the curriculum's task results (agentgym.train.curriculum)
+    # EPO: one entry per iteration, the mean step entropy at each turn index (None: no turn there)
+    epo_history: list[list[float | None]] = field(default_factory=list)
+    spa: dict[str, Any] = field(default_factory=dict)  # SPA: the progress estimator's weights and optimizer state
 
 
 def rng_state(policy: Any = None) -> dict[str, Any]:

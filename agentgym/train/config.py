@@ -35,7 +35,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 __all__ = ["TrainConfig", "SFTConfig", "add_config_arguments", "config_from_namespace", "to_toml"]
 
-Estimator = Literal["grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "raft", "stratified", "stratified_gigpo"]
+Estimator = Literal["grpo", "rloo", "gigpo", "igpo", "reinforce_rej", "raft", "stratified", "stratified_gigpo", "spa"]
 
 
 TRACKERS = ("wandb", "mlflow")
@@ -85,10 +85,13 @@ class TrainConfig:
     curriculum_window: int = _f(4, "curriculum: a task's success rate is over its last this many episodes")
     curriculum_replay: float = _f(0.5, "curriculum: at most this fraction of an iteration's tasks are replays")
     curriculum_retries: int = _f(3, "curriculum: a task never solved is replayed until picked this many times")
+    curriculum_near: float = _f(0.0, "curriculum: up to this fraction of an iteration's tasks are new ones generated "
+                                     "next to failed ones (TaskGenerator.near: by default one difficulty easier)")
     # --- credit assignment ----------------------------------------------
     estimator: Estimator = _f("gigpo", "advantage estimator: grpo, rloo, gigpo, igpo, reinforce_rej (REINFORCE on the "
-                                       "groups rej_drop keeps), raft (SFT on successful episodes), stratified, or "
-                                       "stratified_gigpo (GiGPO, its episode level stratified)")
+                                       "groups rej_drop keeps), raft (SFT on successful episodes), stratified, "
+                                       "stratified_gigpo (GiGPO, its episode level stratified) or spa (a "
+                                       "progress estimator's stepwise contributions + grounding as turn rewards)")
     norm: Literal["mean_std", "mean"] = _f("mean_std", "group normalisation: 'mean_std' (z-score) or 'mean'")
     gamma: float = _f(0.95, "discount of GiGPO's step-level returns")
     omega: float = _f(1.0, "weight of GiGPO's step-level advantage")
@@ -112,6 +115,22 @@ class TrainConfig:
     empg_k: float = _f(1.0, "EMPG: sharpness k of the scale exp(-k * normalised step entropy)")
     empg_k_future: float = _f(1.0, "EMPG: sharpness of the future-clarity bonus exp(-k_future * next turn's entropy)")
     empg_zeta: float = _f(0.1, "EMPG: weight zeta of the future-clarity bonus (0 disables it)")
+    epo: bool = _f(False, "EPO: trajectory-level entropy bonus (epo_coef) plus a penalty on step entropies outside "
+                          "a band around their running historical average, weighted by a phase schedule "
+                          "(agentgym.credit.epo); replaces entropy_coef")
+    epo_coef: float = _f(0.01, "EPO: weight lambda of the trajectory-level entropy term")
+    epo_smooth_coef: float = _f(1.0, "EPO: weight c of the entropy-smoothing penalty (0: the bonus alone)")
+    epo_band: tuple[float, ...] = _f((0.5, 1.5), "EPO: the band [low, high] x historical average step entropy "
+                                                 "inside which no smoothing penalty applies (comma-separated)")
+    epo_window: int = _f(5, "EPO: iterations in the historical average entropy")
+    epo_schedule: Literal["phase", "constant"] = _f(
+        "phase", "EPO: weight of the smoothing over training: 'phase' (the paper's: 1 -> 0.8 over the first half, "
+                 "decaying towards 0 in the second) or 'constant' (1)")
+    spa_alpha: float = _f(1.0, "spa: weight of the progress estimator's per-turn contribution in the turn reward")
+    spa_beta: float = _f(0.5, "spa: weight of the grounding term (1 when the turn's action was valid and executed)")
+    spa_gamma: float = _f(1.0, "spa: discount of the returns of the SPA turn rewards")
+    spa_lr: float = _f(1e-2, "spa: Adam learning rate of the progress estimator (a linear head)")
+    spa_steps: int = _f(20, "spa: progress-estimator optimizer steps per iteration (full batch)")
     reward_weights: dict[str, float] = _f(
         {}, "weights of the env's reward parts in the training reward, as JSON (parts not named keep 1; "
             "e.g. '{\"invalid_action\": 0, \"question\": 0}' trains on success alone; validation is unaffected)"
@@ -212,6 +231,8 @@ class TrainConfig:
             raise ConfigError(f"curriculum_window={self.curriculum_window} and curriculum_retries="
                               f"{self.curriculum_retries} must be >= 1 and curriculum_replay={self.curriculum_replay} "
                               "in [0, 1] (defaults: 4, 3, 0.5).")
+        if not 0.0 <= self.curriculum_near <= 1.0:
+            raise ConfigError(f"curriculum_near={self.curriculum_near} must lie in [0, 1] (0: no generated tasks).")
         if not 0.0 <= self.strata_alpha <= 1.0:
             raise ConfigError(f"strata_alpha={self.strata_alpha} must lie in [0, 1] (1: within-stratum only, "
                               "0: GRPO's group normalisation).")
@@ -219,10 +240,33 @@ class TrainConfig:
             from agentgym.credit.stratified import resolve_key
 
             resolve_key(self.strata_key)  # raises with the accepted forms
+        self._check_epo_spa()
         for name in ("empg_k", "empg_k_future", "empg_zeta"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise ConfigError(f"{name}={v} must be a finite number >= 0 (defaults: 1, 1, 0.1).")
+
+    def _check_epo_spa(self) -> None:
+        if self.epo and self.estimator == "raft":
+            raise ConfigError("epo=true adds entropy terms to the policy-gradient loss; estimator='raft' trains "
+                              "with the SFT loss: set epo=false or choose a policy-gradient estimator.")
+        if self.epo and self.entropy_coef:
+            raise ConfigError(f"epo=true replaces the token-mean entropy bonus with EPO's trajectory-level one: "
+                              f"set entropy_coef=0 (got {self.entropy_coef}) and weight EPO's with epo_coef.")
+        lo_hi = self.epo_band
+        if len(lo_hi) != 2 or not (0.0 <= lo_hi[0] <= 1.0 <= lo_hi[1]) or not all(map(math.isfinite, lo_hi)):
+            raise ConfigError(f"epo_band={lo_hi} needs two numbers low <= 1 <= high, both >= 0 "
+                              "(default '0.5,1.5': the band around the historical average entropy).")
+        if self.epo_window < 1:
+            raise ConfigError(f"epo_window={self.epo_window} must be >= 1 (iterations averaged; default 5).")
+        if self.spa_steps < 0 or not self.spa_lr > 0:
+            raise ConfigError(f"spa_steps={self.spa_steps} must be >= 0 and spa_lr={self.spa_lr} > 0.")
+        if not 0.0 <= self.spa_gamma <= 1.0:
+            raise ConfigError(f"spa_gamma={self.spa_gamma} must lie in [0, 1].")
+        for name in ("epo_coef", "epo_smooth_coef", "spa_alpha", "spa_beta"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ConfigError(f"{name}={v} must be a finite number >= 0.")
 
     # ------------------------------------------------------------------
     def replace(self, **changes: Any) -> TrainConfig:
@@ -243,6 +287,8 @@ class TrainConfig:
             return {"alpha": self.strata_alpha, "key": self.strata_key, "norm": self.norm}
         if self.estimator == "igpo":
             return {"gamma": self.igpo_gamma, "norm": self.norm}
+        if self.estimator == "spa":  # the trainer adds the progress estimator's contributions
+            return {"alpha": self.spa_alpha, "beta": self.spa_beta, "gamma": self.spa_gamma, "norm": self.norm}
         gigpo = {"gamma": self.gamma, "omega": self.omega, "norm": self.norm,
                  "rewards": self.step_rewards, "similarity": self.similarity}
         if self.estimator == "stratified_gigpo":

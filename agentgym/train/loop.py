@@ -9,10 +9,12 @@
         filter_groups(...)                       # only with filter_groups: drop groups of equal returns
         reject_groups(...) / raft_select(...)    # reinforce_rej: drop all-solved/all-failed groups; raft: successes
         score_information_gain(policy, ...)      # IGPO only: one batched no-grad pass over the groups kept
-        advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO / Reinforce-Rej / Stratified, per turn
-        precompute(...)                          # no-grad passes: old log-probs, reference, EMPG's step entropies
+        progress.features / predict / fit        # SPA only: hidden states at turn ends -> contributions; head update
+        advantages = compute_advantages(...)     # GRPO / RLOO / GiGPO / IGPO / Reinforce-Rej / Stratified / SPA
+        precompute(...)                          # no-grad passes: old log-probs, reference, step entropies
         empg(advantages, entropies)              # only with empg: entropy-modulated advantages
-        update_policy(...)                       # PPO-clip (RAFT: SFT) epochs x mini-batches, AdamW
+        set_epo(...)                             # only with epo: turn weights, historical entropy band
+        update_policy(...)                       # PPO-clip (+ EPO's entropy terms; RAFT: SFT), AdamW
         log, validate, checkpoint
 
 Distribution: launched with ``accelerate launch``, each process collects the
@@ -49,24 +51,27 @@ from agentgym.credit import (
     step_group_stats,
     strata_stats,
 )
+from agentgym.credit.epo import epo_history_entry, epo_reference, phase_weight
 from agentgym.evaluation.summary import episode_means, episode_totals
 from agentgym.rewards.env import mask_unavailable
 from agentgym.rewards.monitor import agreement_counts, agreement_from_counts
-from agentgym.tasks import derive_seed
 from agentgym.train import curriculum
 from agentgym.train.checkpoint import TrainState
 from agentgym.train.config import TrainConfig
 from agentgym.train.run import TrainingRun
 from agentgym.train.update import (
     Dist,
+    Unit,
     build_samples,
     build_units,
+    needs_entropy,
     precompute,
     set_advantages,
+    set_epo,
     turn_entropies,
     update_policy,
 )
-from agentgym.trajectory import Trajectory, append_jsonl
+from agentgym.trajectory import Trajectory
 
 __all__ = ["train", "TrainResult", "rollout_metrics"]
 
@@ -149,9 +154,12 @@ def _train(run: TrainingRun, progress: Progress | None, stop_after: int | None) 
         if needs_scoring(config.estimator, config.credit_params()):
             score_information_gain(run.policy, trainable, micro_batch_size=config.micro_batch_size,
                                    temperature=config.temperature, info_gain=config.info_gain)
+        params = config.credit_params()
+        if config.estimator == "spa":  # SPA: the progress estimator's contributions (a no-grad pass)
+            params["contributions"] = _spa_contributions(run, trainable, metrics)
         t2 = time.perf_counter()
         # 4. Credit assignment: one advantage per turn.
-        advantages = compute_advantages(config.estimator, trainable, **config.credit_params())
+        advantages = compute_advantages(config.estimator, trainable, **params)
         units = build_units(build_samples(trainable, advantages), pack=config.pack)
         t3 = time.perf_counter()
         if config.estimator in ("gigpo", "stratified_gigpo"):
@@ -161,19 +169,21 @@ def _train(run: TrainingRun, progress: Progress | None, stop_after: int | None) 
         # 5. No-grad passes before the update: old log-probs (several epochs or
         #    mini-batches), the reference (KL), the step entropies (EMPG).
         precompute(run.train_model, run.reference, units, config, run.pad_token_id)
+        entropies = turn_entropies(units, trainable) if needs_entropy(config) else []
         if config.empg:  # entropy-modulated advantages, then into the samples
-            entropies = turn_entropies(units, trainable)
             advantages = empg(advantages, entropies, k=config.empg_k, k_future=config.empg_k_future,
                               zeta=config.empg_zeta)
             set_advantages(units, advantages)
             metrics.update(empg_metrics(entropies))
+        epo_smooth = _epo(run, units, trainable, entropies, iteration, metrics) if config.epo else 0.0
         metrics.update(advantage_metrics(advantages))
         t35 = time.perf_counter()
         metrics["time/precompute"] = t35 - t3
         # 6. Policy update: PPO-clip (RAFT: SFT) epochs over mini-batches of turns
         #    (packed per trajectory where the tokens chain), AdamW.
         metrics.update(update_policy(run.train_model, run.optimizer, run.scheduler, units, config,
-                                     pad_token_id=run.pad_token_id, iteration=iteration, dist=run.dist))
+                                     pad_token_id=run.pad_token_id, iteration=iteration, dist=run.dist,
+                                     epo_smooth=epo_smooth))
         metrics["train/rows"] = float(len(units))
         t4 = time.perf_counter()
         run.state.iteration = iteration + 1
@@ -204,27 +214,69 @@ def _curriculum_rollout(run: TrainingRun, iteration: int, metrics: dict[str, flo
     cfg = run.config
     indices, mix = curriculum.pick(run.state.curriculum, cfg.tasks_per_iter, cursor=run.state.task_cursor,
                                    seed=cfg.seed, iteration=iteration, replay=cfg.curriculum_replay,
-                                   retries=cfg.curriculum_retries)
+                                   retries=cfg.curriculum_retries, near=cfg.curriculum_near)
     metrics.update(mix)
-    tasks = run.tasks("train", indices)  # this process's share, as run.rollout takes it
-    local = indices[run.dist.rank :: run.dist.world]
-    run.model.eval()
-    trajectories = run._collect(tasks, group_size=cfg.group_size, split="train",
-                                seed=derive_seed("rollout", cfg.seed, iteration, run.dist.rank) % 2**31)
+    trajectories = run.rollout(iteration, indices)
     run.state.task_cursor += int(mix["curriculum/fresh"])
-    if cfg.save_rollouts:
-        suffix = f"-rank{run.dist.rank}" if run.dist.world > 1 else ""
-        append_jsonl(run.out_dir / f"rollouts{suffix}.jsonl", trajectories)
-    index_of = {task.id: i for task, i in zip(tasks, local, strict=True)}
     counts = dict.fromkeys((f"{i}/{k}" for i in indices for k in ("s", "n")), 0.0)
     for t in trajectories:
-        i = index_of[t.task_id]
+        i = t.meta["task_index"]
         counts[f"{i}/s"] += float(t.success)
         counts[f"{i}/n"] += 1.0
     counts = run.dist.sum_floats(counts)
     curriculum.record(run.state.curriculum, {i: (counts[f"{i}/s"], counts[f"{i}/n"]) for i in indices},
                       window=cfg.curriculum_window)
     return trajectories
+
+
+def _spa_contributions(run: TrainingRun, trainable: list[Trajectory], metrics: dict[str, float]) -> list[list[float]]:
+    """SPA: each turn's contribution from the progress estimator as trained so far,
+    then the estimator fitted on this iteration's trajectories (it scores
+    episodes it has not seen)."""
+    cfg = run.config
+    t0 = time.perf_counter()
+    run.model.eval()
+    feats = run.progress.features(run.model, trainable, pad_token_id=run.pad_token_id,
+                                  micro_batch_size=cfg.micro_batch_size)
+    contributions = run.progress.predict(feats)
+    before = run.progress.fit(feats, [t.episode_return for t in trainable], steps=cfg.spa_steps, dist=run.dist)
+    flat = [c for row in contributions for c in row]
+    sums = run.dist.sum_floats({"c": sum(flat), "n": float(len(flat)),
+                                "loss": before * len(trainable) if before == before else 0.0,
+                                "trajectories": float(len(trainable))})
+    metrics["credit/spa_contribution_mean"] = sums["c"] / max(sums["n"], 1.0)
+    metrics["credit/spa_progress_loss"] = sums["loss"] / max(sums["trajectories"], 1.0)
+    metrics["time/spa"] = time.perf_counter() - t0
+    return contributions
+
+
+def _epo(run: TrainingRun, units: list[Unit], trainable: list[Trajectory], entropies: list[list[float | None]],
+         iteration: int, metrics: dict[str, float]) -> float:
+    """EPO: give the samples their trajectory weights and the historical
+    reference entropies, then add this iteration's step entropies (measured
+    before the update, all processes) to the history; returns the smoothing's
+    weight ``beta_k * epo_smooth_coef``."""
+    cfg = run.config
+    turns = [0] * len(trainable)
+    for unit in units:
+        for sample in unit:
+            turns[sample.trajectory] += 1
+    width = max([cfg.max_turns, *(len(t.turns) for t in trainable)])
+    refs = epo_reference(run.state.epo_history, cfg.epo_window, width)
+    set_epo(units, turns, refs)
+    sums, counts = epo_history_entry(entropies)
+    sums, counts = sums + [0.0] * (width - len(sums)), counts + [0.0] * (width - len(counts))
+    total = run.dist.sum_floats({**{f"s{t}": v for t, v in enumerate(sums)},
+                                 **{f"n{t}": v for t, v in enumerate(counts)}})
+    entry = [total[f"s{t}"] / total[f"n{t}"] if total[f"n{t}"] else None for t in range(width)]
+    run.state.epo_history = [*run.state.epo_history, entry][-cfg.epo_window :]
+    beta = phase_weight(iteration, cfg.iterations) if cfg.epo_schedule == "phase" else 1.0
+    n = sum(total[f"n{t}"] for t in range(width))
+    metrics["credit/epo_beta"] = beta
+    metrics["credit/epo_step_entropy"] = sum(total[f"s{t}"] for t in range(width)) / n if n else 0.0
+    if refs is not None:
+        metrics["credit/epo_reference_entropy"] = sum(refs) / len(refs)
+    return beta * cfg.epo_smooth_coef
 
 
 def _judge_monitor(trajectories: list[Trajectory], dist: Dist, iteration: int) -> dict[str, float]:

@@ -9,6 +9,7 @@ import copy
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class TrainingRun:
     task_env: Any  # gives tasks (its generator) for every split
     pad_token_id: int
     env_pool: Any = None  # the RayEnvPool the rollouts run in (env_workers > 0)
+    progress: Any = None  # SPA's progress estimator (estimator="spa"; agentgym.train.spa)
 
     # ------------------------------------------------------------------
     @classmethod
@@ -107,19 +109,42 @@ class TrainingRun:
                                 keep_lines=state.log_lines if ckpt else None,
                                 resume_from=state.iteration if ckpt else None)
         task_env = make(config.env, split="train", **config.env_kwargs)
+        if config.curriculum and config.curriculum_near > 0:
+            _check_near(config.env, task_env.unwrapped)
         pad = getattr(policy, "pad_token_id", None)
         if pad is None:
             pad = policy.tokenizer.pad_token_id or 0
+        progress = None
+        if config.estimator == "spa":
+            from agentgym.train.spa import ProgressEstimator
+
+            progress = ProgressEstimator(int(model.config.hidden_size), lr=config.spa_lr)
+            if state.spa:
+                progress.load_state_dict(state.spa)
         return cls(config, accelerator, dist, policy, model, train_model, reference, optimizer, scheduler, state,
-                   out_dir, log, task_env, int(pad))
+                   out_dir, log, task_env, int(pad), progress=progress)
 
     # ------------------------------------------------------------------
-    def tasks(self, split: str, indices: range) -> list[Task]:
+    def tasks(self, split: str, indices: Sequence[int | str]) -> list[Task]:
         """This process's share of the tasks ``indices`` (whole tasks: groups stay
         local), each as the env maps an index to its task (``AgentEnv.task_at``:
-        a fixed ``tasks=`` list in ``env_kwargs`` is honoured)."""
+        a fixed ``tasks=`` list in ``env_kwargs`` is honoured); a curriculum's
+        near key ``"PARENT~m"`` is the m-th task its generator makes next to
+        PARENT's (:meth:`agentgym.tasks.TaskGenerator.near`)."""
+        return [self._task(i, split) for i in list(indices)[self.dist.rank :: self.dist.world]]
+
+    def _task(self, key: int | str, split: str) -> Task:
         env = self.task_env.unwrapped
-        return [env.task_at(i, split) for i in indices[self.dist.rank :: self.dist.world]]
+        if isinstance(key, int):
+            return env.task_at(key, split)
+        from agentgym.train.curriculum import parse_near_key
+
+        parent, m = parse_near_key(key)
+        task = env.generator.near(self._task(parent, split), m)
+        if task is None:
+            raise ConfigError(f"{self.config.env}'s task generator cannot make a task near {parent!r}; "
+                              "set curriculum_near = 0 for this env.")
+        return task
 
     def _collect(self, tasks: list[Task], *, group_size: int, split: str, seed: int) -> list[Trajectory]:
         from agentgym.rollout import collect
@@ -161,14 +186,24 @@ class TrainingRun:
             self.env_pool.close()
             self.env_pool = None
 
-    def rollout(self, iteration: int) -> list[Trajectory]:
-        """``group_size`` episodes of each of the next ``tasks_per_iter`` train tasks."""
+    def rollout(self, iteration: int, indices: Sequence[int | str] | None = None) -> list[Trajectory]:
+        """``group_size`` episodes of each of this process's share of the train
+        tasks ``indices`` (default: the next ``tasks_per_iter`` fresh ones, and
+        the cursor moves past them; given indices leave the cursor to the
+        caller). Each trajectory's ``meta["task_index"]`` is its task's index."""
         n = self.config.tasks_per_iter
-        tasks = self.tasks("train", range(self.state.task_cursor, self.state.task_cursor + n))
+        fresh = indices is None
+        indices = range(self.state.task_cursor, self.state.task_cursor + n) if indices is None else indices
+        local = list(indices)[self.dist.rank :: self.dist.world]
+        tasks = self.tasks("train", indices)
         self.model.eval()  # sampling, not training: no dropout in the behaviour policy
         trajectories = self._collect(tasks, group_size=self.config.group_size, split="train",
                                      seed=derive_seed("rollout", self.config.seed, iteration, self.dist.rank) % 2**31)
-        self.state.task_cursor += n
+        index_of = {task.id: i for task, i in zip(tasks, local, strict=True)}
+        for t in trajectories:
+            t.meta["task_index"] = index_of[t.task_id]
+        if fresh:
+            self.state.task_cursor += n
         if self.config.save_rollouts:
             suffix = f"-rank{self.dist.rank}" if self.dist.world > 1 else ""
             append_jsonl(self.out_dir / f"rollouts{suffix}.jsonl", trajectories)
@@ -215,6 +250,8 @@ class TrainingRun:
 
     def checkpoint(self) -> Path:
         directory = self.out_dir / "checkpoints" / f"iter-{self.state.iteration:06d}"
+        if self.progress is not None:
+            self.state.spa = self.progress.state_dict()
         if self.accelerator.is_main_process:
             save_checkpoint(directory, policy=self.policy, model=self.model, optimizer=self.optimizer,
                             scheduler=self.scheduler, state=self.state, export=self.export)
@@ -236,6 +273,17 @@ class TrainingRun:
                 curve = plot_learning_curve(self.metrics_log.path, title=f"{self.config.estimator} on {self.config.env}")
         self.accelerator.wait_for_everyone()
         return final, curve
+
+
+def _check_near(env_id: str, env: Any) -> None:
+    """``curriculum_near`` needs a task generator that makes tasks near others."""
+    if getattr(env, "fixed_tasks", None) is None and env.generator.near(env.task_at(0, "train"), 0) is not None:
+        return
+    raise ConfigError(
+        f"curriculum_near > 0, but {env_id}'s tasks cannot be generated next to others (a fixed task list, or a "
+        "generator whose TaskGenerator.near returns None): set curriculum_near = 0, or implement near() in the "
+        "family's task generator."
+    )
 
 
 def _check_supported(accelerator: Any) -> None:

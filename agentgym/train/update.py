@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from agentgym.credit.epo import epo_term
 from agentgym.tasks import derive_seed
 from agentgym.train.config import TrainConfig
 from agentgym.train.loss import masked_sum, policy_loss, sft_loss
@@ -42,11 +43,13 @@ from agentgym.train.optim import Dist, grad_sync, optimizer_step, zero_micro_ste
 from agentgym.train.scoring import PackedRow, pack_chain, packed_logprobs
 from agentgym.trajectory import Trajectory
 
-__all__ = ["Sample", "build_samples", "build_units", "set_advantages", "turn_entropies", "update_policy", "Dist"]
+__all__ = ["Sample", "build_samples", "build_units", "set_advantages", "set_epo", "turn_entropies", "update_policy",
+           "needs_entropy", "Dist"]
 
 logger = logging.getLogger(__name__)
 
-STAT_KEYS = ("pg", "kl", "entropy", "clip_frac", "ratio", "approx_kl_old", "tokens", "behaviour_gap", "nll")
+STAT_KEYS = ("pg", "kl", "entropy", "clip_frac", "ratio", "approx_kl_old", "tokens", "behaviour_gap", "nll",
+             "epo_weight", "epo_entropy", "epo_penalty", "epo_out_of_band")
 PG_KEYS = ("loss/pg", "loss/clip_frac", "loss/ratio_mean", "loss/approx_kl_old")  # not logged under RAFT's SFT loss
 
 
@@ -64,6 +67,8 @@ class Sample:
     turn: int = -1  # index of its turn in the trajectory
     entropy: float | None = None  # mean token entropy before the update (EMPG's step entropy; precompute)
     group: str = ""  # its group (task): a group's rows share a micro-batch, which scores their prompt once
+    epo_weight: float = 0.0  # EPO: the turn's trajectory-level weight 1 / n_turns (set_epo)
+    epo_ref: float | None = None  # EPO: the historical average step entropy at its turn index (None: no smoothing)
 
 
 Unit = list[Sample]  # the turns scored in one row: a packed trajectory (in turn order) or one turn
@@ -97,6 +102,20 @@ def set_advantages(units: Sequence[Unit], advantages: Sequence[Sequence[float]])
     for unit in units:
         for s in unit:
             s.advantage = float(advantages[s.trajectory][s.turn])
+
+
+def set_epo(units: Sequence[Unit], turns: Sequence[int], refs: Sequence[float] | None) -> None:
+    """EPO's per-turn inputs: weight ``1 / turns[trajectory]`` and the reference
+    entropy ``refs[turn index]`` (:mod:`agentgym.credit.epo`)."""
+    for unit in units:
+        for s in unit:
+            s.epo_weight = 1.0 / turns[s.trajectory]
+            s.epo_ref = None if refs is None else refs[min(s.turn, len(refs) - 1)]
+
+
+def needs_entropy(config: TrainConfig) -> bool:
+    """Whether :func:`precompute` records each turn's step entropy (EMPG, EPO's history)."""
+    return config.empg or config.epo
 
 
 def build_units(samples: Sequence[Sample], pack: bool = True) -> list[Unit]:
@@ -188,14 +207,15 @@ def precompute(model: Any, reference: Any, units: Sequence[Unit], config: TrainC
     and ``sample.ref`` (when the KL is on), in no-grad passes."""
     micro = _micro_batches(units, config.micro_batch_size)
     need_old = config.ppo_epochs > 1 or config.num_mini_batches > 1
-    if need_old or config.empg:
+    want_entropy = needs_entropy(config)
+    if need_old or want_entropy:
         for batch in micro:
-            scores, flat = _score(model, batch, config, pad, entropy=config.empg, entropy_grad=False)
+            scores, flat = _score(model, batch, config, pad, entropy=want_entropy, entropy_grad=False)
             for i, s in enumerate(flat):
                 n = len(s.response_ids)
                 if need_old:
                     s.old = scores.logprobs[i, :n].detach().cpu()
-                if config.empg:
+                if want_entropy:
                     s.entropy = float(scores.entropy[i, :n].mean())
     if reference.needed:
         ref_model, ctx = reference.context()
@@ -218,10 +238,12 @@ def _mini_batches(units: Sequence[Unit], config: TrainConfig, iteration: int, ep
     return [order[bounds[j] : bounds[j + 1]] for j in range(k)]
 
 
-def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, num_tokens: float) -> tuple[float, dict[str, float]]:
+def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, num_tokens: float,
+                epo_norm: float = 0.0, epo_smooth: float = 0.0) -> tuple[float, dict[str, float]]:
     """Forward + backward of one micro-batch of rows; returns the loss and token sums."""
-    # With entropy_coef = 0 the entropy is only logged: computed without a graph.
-    scores, micro = _score(model, units, config, pad, entropy=True, entropy_grad=config.entropy_coef != 0)
+    # With entropy_coef = 0 (and no EPO) the entropy is only logged: computed without a graph.
+    scores, micro = _score(model, units, config, pad, entropy=True,
+                           entropy_grad=config.entropy_coef != 0 or config.epo)
     lp, mask = scores.logprobs, scores.mask  # (b, R)
     R = lp.shape[1]
     dev = lp.device
@@ -233,6 +255,8 @@ def _micro_step(model: Any, units: list[Unit], config: TrainConfig, pad: int, nu
         out.stats["entropy"] = float(masked_sum(scores.entropy.detach(), mask))
     else:
         out = _pg_loss(lp, old, ref, mask, scores.entropy, micro, config, num_tokens)
+        if config.epo:
+            out.loss = out.loss + _epo_loss(scores.entropy, mask, micro, config, epo_norm, epo_smooth, out.stats)
     loss = float(out.loss.detach())
     # Backward even when non-finite: with DDP every process must join the
     # gradient all-reduce; the non-finite gradients then skip the step everywhere.
@@ -255,6 +279,27 @@ def _pg_loss(lp: torch.Tensor, old: torch.Tensor, ref: torch.Tensor | None, mask
     )
 
 
+def _epo_loss(entropy: torch.Tensor, mask: torch.Tensor, micro: list[Sample], config: TrainConfig, norm: float,
+              smooth: float, stats: dict[str, float]) -> torch.Tensor:
+    """EPO's trajectory-level entropy bonus and band penalty for one micro-batch,
+    divided by the mini-batch's total turn weight ``norm`` (all processes)."""
+    m = mask.to(entropy.dtype)
+    h = (entropy * m).sum(-1) / m.sum(-1).clamp_min(1.0)  # (b,) step entropies, with grad
+    w = torch.tensor([s.epo_weight for s in micro], dtype=h.dtype, device=h.device)  # (b,)
+    has_ref = [s.epo_ref is not None for s in micro]
+    ref = torch.tensor([s.epo_ref if s.epo_ref is not None else 0.0 for s in micro], dtype=h.dtype, device=h.device)
+    loss, penalty = epo_term(h, w, ref if any(has_ref) else None, coef=config.epo_coef, smooth=smooth,
+                             kappa_low=config.epo_band[0], kappa_high=config.epo_band[1])
+    with torch.no_grad():
+        stats["epo_weight"] = float(w.sum())
+        stats["epo_entropy"] = float((w * h).sum())
+        stats["epo_penalty"] = float(penalty)
+        if any(has_ref):
+            lo, hi = config.epo_band[0] * ref, config.epo_band[1] * ref
+            stats["epo_out_of_band"] = float((w * ((h < lo) | (h > hi)).to(h.dtype)).sum())
+    return loss / max(norm, 1e-12)
+
+
 def update_policy(
     model: Any,
     optimizer: torch.optim.Optimizer,
@@ -265,6 +310,7 @@ def update_policy(
     pad_token_id: int,
     iteration: int,
     dist: Dist,
+    epo_smooth: float = 0.0,
 ) -> dict[str, float]:
     """Run ``ppo_epochs`` x ``num_mini_batches`` optimizer steps over the rows
     of :func:`build_units`; returns metrics.
@@ -285,13 +331,17 @@ def update_policy(
         for batch in _mini_batches(units, config, iteration, epoch, dist.rank):
             local_tokens = float(sum(len(s.response_ids) for unit in batch for s in unit))
             num_tokens = dist.sum(torch.tensor([local_tokens], dtype=torch.float64)).item()
+            # EPO: the bonus is a weighted mean over the mini-batch's turns (all processes).
+            epo_norm = dist.sum(torch.tensor([sum(s.epo_weight for u in batch for s in u)],
+                                             dtype=torch.float64)).item() if config.epo else 0.0
             micro = _micro_batches(batch, config.micro_batch_size)  # a group's rows together, similar lengths
             n_micro = int(dist.max(len(micro))) if num_tokens > 0 else 0
             finite = True
             for k in range(n_micro):
                 with grad_sync(model, last=k == n_micro - 1):
                     if k < len(micro):
-                        loss, stats = _micro_step(model, micro[k], config, pad_token_id, num_tokens / dist.world)
+                        loss, stats = _micro_step(model, micro[k], config, pad_token_id, num_tokens / dist.world,
+                                                  epo_norm / dist.world, epo_smooth)
                         finite &= math.isfinite(loss)
                         for key, v in stats.items():
                             totals[key] += v
@@ -305,6 +355,14 @@ def update_policy(
     metrics = _update_metrics(dist.sum_floats(totals), counts, grad_norms, optimizer)
     for key in PG_KEYS if config.estimator == "raft" else ("loss/nll",):
         del metrics[key]
+    if config.epo:
+        w = max(metrics.pop("loss/epo_weight"), 1e-12)
+        metrics["loss/epo_entropy"] = metrics.pop("loss/epo_entropy_sum") / w
+        metrics["loss/epo_penalty"] = metrics.pop("loss/epo_penalty_sum") / w
+        metrics["loss/epo_out_of_band_frac"] = metrics.pop("loss/epo_out_of_band_sum") / w
+    else:
+        for key in ("loss/epo_weight", "loss/epo_entropy_sum", "loss/epo_penalty_sum", "loss/epo_out_of_band_sum"):
+            del metrics[key]
     if not (units and units[0][0].ref is not None):
         del metrics["loss/kl"]  # no reference pass ran (kl_coef = 0)
     if dist.world > 1:
@@ -316,6 +374,10 @@ def _update_metrics(totals: dict[str, float], counts: dict[str, int], norms: lis
     tokens = max(1.0, totals["tokens"])
     m = {f"loss/{k}": totals[k] / tokens for k in ("pg", "kl", "entropy", "clip_frac", "approx_kl_old", "nll")}
     m["loss/ratio_mean"] = totals["ratio"] / tokens
+    m["loss/epo_weight"] = totals["epo_weight"]  # EPO's sums: update_policy divides them by the weight
+    m["loss/epo_entropy_sum"] = totals["epo_entropy"]
+    m["loss/epo_penalty_sum"] = totals["epo_penalty"]
+    m["loss/epo_out_of_band_sum"] = totals["epo_out_of_band"]
     m["train/behaviour_logprob_gap"] = totals["behaviour_gap"] / tokens
     m["train/optimizer_steps"] = float(counts["applied"])
     # Skipped: no tokens anywhere (train/empty_steps) or a non-finite loss or gradient.
