@@ -43,12 +43,18 @@ def figures_table(results: EvalResults) -> tuple[list[str], list[list[str]]]:
     header += [f"pass@{k}" for k in ks]
     header += [f"pass^{k}" for k in hat_ks]
     header += ["turns", "invalid actions", "tokens/episode", "failed"]
+    # Only where an env reports a judge verdict beside its verifier (metric judge_pass).
+    judged = bool(results.overall.judge_agreement)
+    header += ["judge agreement (n)"] if judged else []
     rows = []
     for name, f in [(e.label, e.figures) for e in results.entries] + [("**overall** (macro)", results.overall)]:
         row = [name, str(f.episodes), _ci(f), f"{f.mean_reward:.3f}"]
         row += [_pct(f.pass_at_k[k]) if k in f.pass_at_k else "–" for k in ks]
         row += [_pct(f.pass_hat_k[k]) if k in f.pass_hat_k else "–" for k in hat_ks]
         row += [f"{f.mean_turns:.2f}", _pct(f.invalid_action_rate), f"{f.tokens_per_episode:.1f}", str(f.failed_episodes)]
+        if judged:
+            j = f.judge_agreement
+            row.append(f"{_pct(j['agreement'])} ({int(j['episodes'])})" if j else "–")
         rows.append(row)
     return header, rows
 

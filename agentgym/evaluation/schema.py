@@ -81,6 +81,12 @@ class Figures(_Model):
     prompt_tokens_per_episode: float = Field(description="mean prompt tokens fed per episode")
     metrics: dict[str, float] = Field(description="means of the family's own episode metrics")
     turns_histogram: dict[str, int] = Field(description="episodes by number of turns")
+    judge_agreement: dict[str, float] = Field(
+        default_factory=dict,
+        description="judge vs verifier, over the episodes whose env reports a judge verdict (metric judge_pass) "
+        "beside success: agreement (fraction where they agree), episodes (how many), false_pass (fraction the "
+        "judge passed and the verifier failed); {} when none; overall: pooled over entries",
+    )
 
 
 class EntryResult(_Model):

@@ -15,6 +15,7 @@ import numpy as np
 
 from agentgym.evaluation.schema import EntryResult, Figures, Interval, TaskCounts
 from agentgym.evaluation.stats import bootstrap_rate, mean_pass_at_k, mean_pass_hat_k
+from agentgym.rewards.monitor import judge_agreement
 from agentgym.suites import SuiteEntry
 from agentgym.tasks import derive_seed
 from agentgym.trajectory import Trajectory
@@ -120,7 +121,27 @@ def _figures(by_task: Sequence[list[Trajectory]], k_max: int, interval: tuple[fl
         prompt_tokens_per_episode=_r(np.mean([sum(len(u.prompt_ids) for u in t.turns) for t in episodes]) if n else 0.0),
         metrics={k: _r(np.mean(v)) for k, v in sorted(family.items())},
         turns_histogram={str(k): v for k, v in sorted(Counter(turns).items())},
+        judge_agreement=_judge_figures(episodes),
     )
+
+
+def _judge_figures(episodes: Sequence[Trajectory]) -> dict[str, float]:
+    """The trainer's judge-vs-verifier agreement (:func:`agentgym.rewards.monitor.judge_agreement`)."""
+    a = judge_agreement(episodes)
+    if not a:
+        return {}
+    return {"agreement": _r(a["judge_agreement"]), "episodes": a["judge_episodes"], "false_pass": _r(a["judge_false_pass"])}
+
+
+def _pooled_judge_figures(figs: Sequence[Figures]) -> dict[str, float]:
+    """Agreement over every judged episode of every entry (counts add up)."""
+    judged = [f.judge_agreement for f in figs if f.judge_agreement]
+    n = sum(j["episodes"] for j in judged)
+    if not n:
+        return {}
+    agree = sum(j["agreement"] * j["episodes"] for j in judged)
+    false_pass = sum(j["false_pass"] * j["episodes"] for j in judged)
+    return {"agreement": _r(agree / n), "episodes": float(n), "false_pass": _r(false_pass / n)}
 
 
 def _group_by_task(episodes: Sequence[Trajectory]) -> dict[int, list[Trajectory]]:
@@ -204,4 +225,5 @@ def overall_figures(
         # A family metric is averaged over the entries that report it.
         metrics={k: _r(np.mean([f.metrics[k] for f in figs if k in f.metrics])) for k in metric_keys},
         turns_histogram={k: histogram[k] for k in sorted(histogram, key=int)},
+        judge_agreement=_pooled_judge_figures(figs),
     )
