@@ -2,8 +2,12 @@
 
 Task: find a secret integer in ``[low, high]``.
 Tools: ``guess(number)``.
-Reward parts: ``success`` (+1 when the guess is right), ``invalid_action``
-(−penalty per malformed action, from the base class).
+Reward (``GuessNumberEnv.reward``, an :class:`agentgym.rewards.Reward` scored
+on every guess, its context whether the guess is the secret): one outcome
+part, ``success`` (weight 1; reported only when the guess is right), plus
+``invalid_action`` (−penalty per malformed action, from the base class). To
+shape it, give a subclass another ``reward``, e.g. with a cost per wrong guess:
+``Part("wrong_guess", lambda right: not right, weight=-0.01, when="turn", omit_zero=True)``.
 Termination: the right guess. Truncation: ``max_turns`` (default 12).
 Metrics: ``success``, ``turns``, ``invalid_actions``, ``return``, ``guesses``.
 State key: the interval still consistent with the feedback so far, so two
@@ -17,6 +21,10 @@ from __future__ import annotations
 from agentgym import AgentEnv, Task, tool
 from agentgym.envs.guess_number.tasks import GuessNumberTasks
 from agentgym.errors import InvalidActionError
+from agentgym.rewards import Part, Reward
+
+#: GuessNumber-v0's reward: scored on whether a guess is the secret (a bool).
+REWARD = Reward([Part("success", float, when="outcome", omit_zero=True, doc="the guess is the secret")])
 
 
 class GuessNumberEnv(AgentEnv):
@@ -26,6 +34,7 @@ class GuessNumberEnv(AgentEnv):
         "you are told whether the secret is higher or lower. Use as few guesses as you can."
     )
     default_max_turns = 12
+    reward = REWARD
     scripted_policies = {
         "oracle": "agentgym.envs.guess_number.oracle:binary_search",
         "random": "agentgym.envs.guess_number.oracle:random_guess",
@@ -53,8 +62,9 @@ class GuessNumberEnv(AgentEnv):
         if not lo <= number <= hi:
             raise InvalidActionError(f"{number} is outside the range [{lo}, {hi}].")
         self.guesses += 1
-        if number == self.secret:
-            self.add_reward("success", 1.0)
+        right = number == self.secret
+        self.reward.apply(self, right)
+        if right:
             self.finish(success=True)
             return f"Correct! The number was {number}."
         if number < self.secret:

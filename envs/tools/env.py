@@ -16,10 +16,14 @@ user's turn, and the user then follows up or is done). Several calls may go in
 one action (at most ``max_calls_per_turn``); ``ask_user``/``respond`` must
 come last. An action is atomic: if any call in it fails (bad arguments, an
 unknown or hidden tool, a refused operation), nothing of it happens.
-Reward parts (at the final reply; see :mod:`.reward`): ``state``, ``calls``,
-``message`` (1/3 each by default), ``forbidden`` (cancels the rest when a
-policy-breaking call ran), optional ``toolrl`` (``partial_reward=``), and
-``invalid_action`` (base class) per invalid action.
+Reward (``env.reward``, an :class:`agentgym.rewards.Reward`; default
+:data:`.reward.REWARD`; see :mod:`.reward`): outcome parts scored at the final
+reply — ``state``, ``calls``, ``message`` (raw 0/1, weight 1/3 each by default,
+``reward_weights=``), optional ``toolrl`` (weight ``partial_reward=``, the other
+three scaled by ``1 - partial_reward``), and ``forbidden``, a veto computed from
+the others (minus their sum when a policy-breaking call ran, so the episode
+scores 0; not reported otherwise) — plus ``invalid_action`` (base class) per
+invalid action.
 After grading, ``env.verdict`` holds the three checks and ``env.why`` the first reason
 for a failure ("extra call: add_order_note", "forbidden: ...").
 Termination: the reply to the last request. Truncation: ``max_turns`` (20; a
@@ -52,6 +56,8 @@ from agentgym.envs.tools.backends import ALL_APIS, BACKENDS, Api, Backend
 from agentgym.envs.tools.reward import (
     Executed,
     GoldCalls,
+    Graded,
+    build_reward,
     check_calls,
     check_message,
     check_weights,
@@ -97,7 +103,8 @@ class ToolCallsEnv(AgentEnv):
         user: The simulated user: ``"scripted"`` (default), a policy spec string
             (``"openai:URL#MODEL"``, ``"hf:PATH"``), a Policy object, or any object
             with ``reply``/``request`` (see :mod:`.user`).
-        reward_weights: Weights of ``state``, ``calls``, ``message`` (sum 1).
+        reward_weights: Weights of ``state``, ``calls``, ``message`` (sum 1; applied to
+            ``env.reward`` with ``Reward.with_weights``, after the ``1 - partial_reward`` scale).
         partial_reward: Weight ``w`` of the ToolRL-style ``toolrl`` part (0: off).
         max_calls_per_turn: Most tool calls in one action.
     """
@@ -132,6 +139,7 @@ class ToolCallsEnv(AgentEnv):
         self.category = category
         self.weights = check_weights(reward_weights)
         self.partial_reward = float(partial_reward)
+        self.reward = build_reward(self.weights, self.partial_reward)
         self.max_calls_per_turn = int(max_calls_per_turn)
         super().__init__(allow_multiple_calls=allow_multiple_calls, **kwargs)
         self.user = load_user(user)
@@ -385,20 +393,15 @@ class ToolCallsEnv(AgentEnv):
         self.verdict = {"state_match": float(state_ok), "calls_match": float(calls_ok),
                         "message_match": float(message_ok)}
         self.why = why if state_ok or why else "final state differs from the gold plan's"
-        scale = 1.0 - self.partial_reward
-        parts = {part: scale * self.weights[part] * float(ok)
-                 for part, ok in (("state", state_ok), ("calls", calls_ok), ("message", message_ok))}
+        partial = 0.0
         if self.partial_reward:
             if self.step_scores:
                 partial = sum(self.step_scores) / len(self.step_scores)
             else:
                 partial = float(not any(s.get("calls") for turn in self.turns for s in turn["steps"]))
-            parts["toolrl"] = self.partial_reward * partial
         if self.forbidden:
-            parts["forbidden"] = -sum(parts.values())
             self.why = "forbidden: " + "; ".join(self.forbidden)
-        for part, value in parts.items():
-            self.add_reward(part, value)
+        self.reward.apply(self, Graded(state_ok, calls_ok, message_ok, partial, tuple(self.forbidden)))
         self.finish(success=state_ok and calls_ok and message_ok and not self.forbidden)
 
 

@@ -22,14 +22,23 @@ At the end of an episode (the reply to the user's last request) four checks run:
   (numbers with thousands separators removed, any of the listed forms);
 * **forbidden** — a call that broke the domain policy was executed.
 
-Reward parts: ``state``, ``calls``, ``message`` (weights ``1/3`` each by
-default, ``reward_weights=`` to change them), ``forbidden`` (minus the sum of
-the others: a forbidden action scores 0 however the rest went) and, with
-``partial_reward=w > 0``, ``toolrl``: ``w`` times the mean over the agent's
-actions of ``0.1 format + 0.3 name + 0.3 parameter names + 0.3 values``
-(ToolRL's decomposition; the outcome parts are scaled by ``1 - w``), so
-well-formed calls alone earn at most ``0.1 w`` — format never outweighs
-correctness.
+Reward parts (:data:`REWARD`, a :class:`VetoReward` of outcome parts scored on
+a :class:`Graded`; ``env.reward`` is it with the env's weights): ``state``,
+``calls``, ``message`` (raw 0/1; weights ``1/3`` each by default,
+``reward_weights=`` to change them; always reported, 0.0 included) and, with
+``partial_reward=w > 0``, ``toolrl``: weight ``w``, raw value the mean over the
+agent's actions of ``0.1 format + 0.3 name + 0.3 parameter names + 0.3 values``
+(ToolRL's decomposition; the weights of the three outcome parts are scaled by
+``1 - w``), so well-formed calls alone earn at most ``0.1 w`` — format never
+outweighs correctness. Then ``forbidden``, a part computed from the others
+rather than weighted: when a policy-breaking call ran it is **minus the sum of
+the parts above**, so the episode scores 0 however the rest went, while
+``reward_parts`` still shows what the rest would have earned; otherwise it is
+not reported. It has no weight of its own (``with_weights`` refuses one).
+``TrainConfig.reward_weights`` reweights the *reported* numbers: ``{"forbidden":
+0}`` trains without the veto; reweighting ``state``/``calls``/``message`` there
+leaves ``forbidden`` at minus their env-weighted sum, so the veto is no longer
+exact (give the env ``reward_weights=`` instead to keep it).
 
 >>> normalize_text("Paid $1,234.50 on March 3rd")
 'paid $1234.50 on march 3'
@@ -41,7 +50,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -49,10 +59,16 @@ from agentgym.envs.tools.backends.base import Api, Backend
 from agentgym.envs.tools.schema import validate_value
 from agentgym.envs.tools.store import canonical
 from agentgym.errors import ConfigError
+from agentgym.rewards import Part, Reward, Scored
+from agentgym.rewards.compose import When
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "REWARD",
     "Executed",
+    "Graded",
+    "VetoReward",
+    "build_reward",
     "GoldCalls",
     "gold_calls",
     "state_digest",
@@ -91,6 +107,87 @@ def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     if any(v < 0 for v in out.values()) or abs(sum(out.values()) - 1) > 1e-6:
         raise ConfigError(f"reward_weights must be >= 0 and sum to 1 (so the oracle scores 1.0), got {out}.")
     return out
+
+
+# --------------------------------------------------------------------------
+# The reward, as composable parts
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Graded:
+    """What the outcome parts are scored on: the three checks, the mean ToolRL
+    score of the agent's actions, and the policy-breaking calls that ran."""
+
+    state_ok: bool
+    calls_ok: bool
+    message_ok: bool
+    partial: float = 0.0
+    forbidden: tuple[str, ...] = ()
+
+
+class VetoReward(Reward):
+    """A :class:`~agentgym.rewards.Reward` with one more part that cancels the others.
+
+    When ``vetoed(ctx)`` holds, part ``veto`` is minus the sum of the scored
+    parts (of the kind being scored), so the step's reward is 0 while the
+    other parts stay reported; otherwise it is not reported. The veto has no
+    weight: it is not a weighted sum, and ``with_weights`` refuses one.
+
+    >>> r = VetoReward([Part("ok", lambda c: c[0])], veto="forbidden", vetoed=lambda c: c[1])
+    >>> r.score((1, True)).parts, r.score((1, False)).parts
+    ({'ok': 1.0, 'forbidden': -1.0}, {'ok': 1.0})
+    """
+
+    def __init__(self, parts: Sequence[Part], *, veto: str, vetoed: Callable[[Any], bool],
+                 when: When = "outcome") -> None:
+        super().__init__(parts)
+        if veto in super().names:
+            raise ConfigError(f"the veto part {veto!r} is also an ordinary part; give it another name.")
+        self.veto, self.vetoed, self.veto_when = veto, vetoed, when
+
+    @property
+    def names(self) -> list[str]:
+        return [*super().names, self.veto]
+
+    def with_weights(self, weights: Mapping[str, float] | None) -> VetoReward:
+        if weights and self.veto in weights:
+            raise ConfigError(f"{self.veto!r} cancels the other parts and has no weight; to train without it, "
+                              f"set TrainConfig.reward_weights={{{self.veto!r}: 0.0}}.")
+        base = super().with_weights(weights)
+        return VetoReward(base.parts, veto=self.veto, vetoed=self.vetoed, when=self.veto_when)
+
+    def score(self, ctx: Any, when: When | None = None) -> Scored:
+        out = super().score(ctx, when)
+        if when in (None, self.veto_when) and self.vetoed(ctx):
+            out.parts[self.veto] = -out.total
+        return out
+
+    def __repr__(self) -> str:
+        parts = super().__repr__().removeprefix("Reward(").removesuffix(")")
+        return f"VetoReward({parts}, veto={self.veto!r})"
+
+
+def build_reward(weights: Mapping[str, float] = DEFAULT_WEIGHTS, partial_reward: float = 0.0) -> VetoReward:
+    """ToolCalls-v0's reward with check weights ``weights`` (see :func:`check_weights`)
+    and ToolRL weight ``partial_reward`` (the check weights are scaled by ``1 - w``)."""
+    scale = 1.0 - partial_reward
+    return REWARD.with_weights({"state": scale * weights["state"], "calls": scale * weights["calls"],
+                                "message": scale * weights["message"], "toolrl": partial_reward})
+
+
+#: ToolCalls-v0's reward with the default weights (no ``toolrl``): see the module docstring.
+REWARD = VetoReward(
+    [
+        Part("state", lambda g: g.state_ok, weight=DEFAULT_WEIGHTS["state"], keep_zero_weight=True,
+             doc="the back-ends' net changes equal the gold plan's"),
+        Part("calls", lambda g: g.calls_ok, weight=DEFAULT_WEIGHTS["calls"], keep_zero_weight=True,
+             doc="each user turn's calls match the gold calls (AST-style)"),
+        Part("message", lambda g: g.message_ok, weight=DEFAULT_WEIGHTS["message"], keep_zero_weight=True,
+             doc="each reply holds its turn's required facts"),
+        Part("toolrl", lambda g: g.partial, weight=0.0,
+             doc="ToolRL-style per-action score, averaged (partial_reward=)"),
+    ],
+    veto="forbidden", vetoed=lambda g: bool(g.forbidden),
+)
 
 
 # --------------------------------------------------------------------------

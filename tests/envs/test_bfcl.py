@@ -141,6 +141,30 @@ def test_respond_only_fails_with_named_parts() -> None:
     assert "empty_turn_model_response" in env.why
 
 
+@needs_bfcl
+def test_reward_is_composed_and_the_trainers_weights_work_on_its_parts() -> None:
+    """Issue 17: env.reward is REWARD with the env's reward_weights (Reward.with_weights);
+    TrainConfig.reward_weights (reweight_rewards) reweights the reported parts."""
+    from agentgym.credit import reweight_rewards
+    from agentgym.envs.tools.bfcl.reward import REWARD
+    from agentgym.errors import ConfigError
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout import collect
+
+    assert REWARD.names == ["state", "response"] and make().reward.weights == {"state": 0.5, "response": 0.5}
+    env = make(reward_weights={"state": 0.7, "response": 0.3})
+    assert env.reward.weights == {"state": 0.7, "response": 0.3}
+    with pytest.raises(ConfigError, match="summing to 1"):
+        make(reward_weights={"state": 0.7})
+    oracle = collect(env, ScriptedPolicy("oracle"), tasks=2, split="val")
+    assert [t.turns[-1].reward_parts for t in oracle] == [{"state": 0.7, "response": 0.3}] * 2
+    assert [t.episode_return for t in reweight_rewards(oracle, {"response": 0.0})] == pytest.approx([0.7, 0.7])
+    failed = collect(env, ScriptedPolicy("respond_only"), tasks=2, split="val")
+    assert all(set(t.turns[-1].reward_parts) == {"state", "response"} for t in failed)
+    assert [t.episode_return for t in reweight_rewards(failed, {"state": 2.0})] == pytest.approx(
+        [2.0 * t.turns[-1].reward_parts["state"] for t in failed])
+
+
 # --------------------------------------------------------------------------
 # Agreement with BFCL's multi_turn_checker
 # --------------------------------------------------------------------------

@@ -138,6 +138,24 @@ def test_oracle_scores_1_on_every_task_and_leaves_the_shared_database_untouched(
     assert env.db_hash() == before
 
 
+def test_reward_is_composed_and_the_trainers_weights_work_on_its_parts(env):
+    """Issue 17: the reward is an agentgym.rewards.Reward (one part, ``tau2``);
+    TrainConfig.reward_weights (reweight_rewards) reweights the reported parts."""
+    from agentgym.credit import reweight_rewards
+    from agentgym.envs.tools.tau2.reward import REWARD, Verdict
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout import collect
+
+    assert Tau2RetailEnv.reward is REWARD and REWARD.names == ["tau2"]
+    assert [REWARD.score(Verdict(db, comm)).parts for db, comm in ((True, True), (True, False), (False, True))] == [
+        {"tau2": 1.0}, {"tau2": 0.0}, {"tau2": 0.0}]
+    task = find(env, lambda t: bool(t.meta["communicate_info"]))
+    trajs = [*collect(env, ScriptedPolicy("oracle"), tasks=[task], split="val"),
+             *collect(env, ScriptedPolicy("mute"), tasks=[task], split="val")]
+    assert [t.turns[-1].reward_parts for t in trajs] == [{"tau2": 1.0}, {"tau2": 0.0}]
+    assert [t.episode_return for t in reweight_rewards(trajs, {"tau2": 3.0})] == pytest.approx([3.0, 0.0])
+
+
 # --------------------------------------------------------------------------
 # Near misses are graded down
 # --------------------------------------------------------------------------

@@ -504,6 +504,61 @@ def test_reward_weights_are_validated() -> None:
     assert metrics["return"] == pytest.approx(1.0)
 
 
+class _FirstThenOracle:
+    """A needs_env policy for collect(): ``first`` as the first action, then the oracle."""
+
+    needs_env = True
+
+    def __init__(self, first: str) -> None:
+        self.first = first
+
+    def act(self, conversations: Any, tools: Any, envs: Any = None) -> list[Completion]:
+        return [Completion(text=self.first if env.turn == 0 else env.scripted_action("oracle")) for env in envs]
+
+
+def test_reward_is_composed_with_weights_and_a_veto() -> None:
+    """Issue 17: env.reward is an agentgym.rewards.Reward built from the env's weights;
+    ``forbidden`` is a veto computed from the other parts, with no weight of its own."""
+    from agentgym.envs.tools.reward import REWARD, Graded
+
+    assert REWARD.names == ["state", "calls", "message", "toolrl", "forbidden"]
+    assert make("single").reward.weights == {"state": 1 / 3, "calls": 1 / 3, "message": 1 / 3, "toolrl": 0.0}
+    env = make("single", partial_reward=0.2, reward_weights={"state": 0.5, "calls": 0.5, "message": 0.0})
+    assert env.reward.weights == pytest.approx({"state": 0.4, "calls": 0.4, "message": 0.0, "toolrl": 0.2})
+    scored = env.reward.score(Graded(True, False, True, partial=0.5, forbidden=("late return",)))
+    assert scored.parts == pytest.approx({"state": 0.4, "calls": 0.0, "message": 0.0, "toolrl": 0.1,
+                                          "forbidden": -0.5})
+    assert scored.total == pytest.approx(0.0)
+    assert "forbidden" not in env.reward.score(Graded(True, True, True, partial=1.0)).parts
+    with pytest.raises(ConfigError, match="no weight"):
+        REWARD.with_weights({"forbidden": 0.5})
+    with pytest.raises(ConfigError, match="unknown reward part"):
+        REWARD.with_weights({"stat": 0.5})
+
+
+def test_train_reward_weights_work_on_the_parts() -> None:
+    """TrainConfig.reward_weights (reweight_rewards) on collected episodes: the ToolRL
+    part can be dropped, and ``{"forbidden": 0}`` shows what a vetoed episode would have earned."""
+    from agentgym.credit import reweight_rewards
+    from agentgym.policies.scripted import ScriptedPolicy
+    from agentgym.rollout import collect
+
+    trajs = collect(make("single", partial_reward=0.2), ScriptedPolicy("oracle"), tasks=3, split="val")
+    assert [t.episode_return for t in trajs] == pytest.approx([1.0] * 3)
+    assert all("toolrl" in t.turns[-1].reward_parts for t in trajs)
+    assert [t.episode_return for t in reweight_rewards(trajs, {"toolrl": 0.0})] == pytest.approx([0.8] * 3)
+
+    env = start("policy", "bank.policy.identity")
+    pay = ToolCall("send_payment", gold_call(env, "send_payment")["arguments"]).render()
+    trajs = collect(make("policy"), _FirstThenOracle(pay), tasks=[env.task], split="val")
+    last = trajs[0].turns[-1].reward_parts
+    assert last["forbidden"] == pytest.approx(-(last["state"] + last["calls"] + last["message"])) != 0.0
+    assert trajs[0].episode_return == pytest.approx(0.0)
+    assert reweight_rewards(trajs, {"invalid_action": 0.0})[0].episode_return == pytest.approx(0.0)  # veto kept
+    freed = reweight_rewards(trajs, {"forbidden": 0.0})[0]
+    assert freed.episode_return == pytest.approx(last["state"] + last["calls"] + last["message"])
+
+
 # --------------------------------------------------------------------------
 # The user
 # --------------------------------------------------------------------------

@@ -24,8 +24,10 @@ gold trajectories use) are BFCL's own business: its file system is an in-memory
 tree that answers a path it refuses with an error result; nothing touches the disk.
 Observations run up to 65,536 characters (``max_observation_chars``: long-context
 listings are long).
-Reward parts (at the end of the last user turn; see :mod:`.reward`): ``state``
-and ``response`` (0.5 each by default), and ``invalid_action`` (base class).
+Reward (``env.reward``, an :class:`agentgym.rewards.Reward`; default
+:data:`.reward.REWARD`; see :mod:`.reward`): outcome parts scored at the end of
+the last user turn, ``state`` and ``response`` (raw 0/1, weight 0.5 each by
+default, ``reward_weights=``; always reported), and ``invalid_action`` (base class).
 ``success`` is BFCL's verdict: every turn with a non-empty ground truth had a
 call, left the back-ends in the gold replay's state, and produced the gold
 results. After grading, ``env.verdicts`` holds each turn's check and ``env.why``
@@ -62,7 +64,14 @@ from agentgym.envs.tools.bfcl.data import (
     func_docs,
     require,
 )
-from agentgym.envs.tools.bfcl.reward import Grader, TurnVerdict, check_weights
+from agentgym.envs.tools.bfcl.reward import (
+    REWARD,
+    Grader,
+    TurnVerdict,
+    check_weights,
+    response_ok,
+    state_ok,
+)
 from agentgym.envs.tools.bfcl.schema import bind, tool_schema
 from agentgym.envs.tools.bfcl.tasks import BFCLTasks, user_text
 from agentgym.errors import ActionError, ArgumentError, ConfigError, UnknownToolError, did_you_mean
@@ -83,7 +92,8 @@ class BFCLEnv(AgentEnv):
     Args:
         category: One of ``multi_turn_base`` (default), ``multi_turn_miss_func``,
             ``multi_turn_miss_param``, ``multi_turn_long_context``.
-        reward_weights: Weights of ``state`` and ``response`` (sum 1).
+        reward_weights: Weights of ``state`` and ``response`` (both, summing to 1; applied
+            to ``env.reward`` with ``Reward.with_weights``).
         max_calls_per_turn: Most tool calls in one action.
         max_steps_per_turn: Calling actions allowed in one user turn before BFCL's
             forced quit (None: no limit).
@@ -118,6 +128,7 @@ class BFCLEnv(AgentEnv):
         self.category = category
         self.long_context = category == "multi_turn_long_context"
         self.weights = check_weights(reward_weights)
+        self.reward = REWARD.with_weights(self.weights)
         self.max_calls_per_turn = int(max_calls_per_turn)
         self.max_steps_per_turn = max_steps_per_turn
         super().__init__(allow_multiple_calls=allow_multiple_calls, max_observation_chars=max_observation_chars,
@@ -291,12 +302,8 @@ class BFCLEnv(AgentEnv):
         return DONE
 
     def _grade(self) -> None:
-        checked = [v for v in self.verdicts if v.checked]
-        state_ok = all(v.state_ok for v in checked)
-        response_ok = all(v.called and v.response_ok for v in checked)
-        self.add_reward("state", self.weights["state"] * float(state_ok))
-        self.add_reward("response", self.weights["response"] * float(response_ok))
-        self.finish(success=state_ok and response_ok)
+        self.reward.apply(self, self.verdicts, when="outcome")
+        self.finish(success=state_ok(self.verdicts) and response_ok(self.verdicts))
 
 
 def _digest(text: str) -> str:

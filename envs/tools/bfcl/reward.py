@@ -17,10 +17,15 @@ count for later turns. The entry passes when every checked turn passes.
 
 :class:`Grader` does the same live: it keeps the gold replay's back-ends and,
 when the agent ends user turn ``t``, runs turn ``t``'s gold calls on them and
-checks the three conditions against the agent's back-ends. Reward parts (at the
-end of the last user turn): ``state`` (weight 0.5 by default) when every checked
-turn's state matched, ``response`` (0.5) when every checked turn had a call and
-its gold results; ``success`` is both, which is BFCL's verdict.
+checks the three conditions against the agent's back-ends.
+
+Reward (:data:`REWARD`, an :class:`agentgym.rewards.Reward` of outcome parts
+scored on the episode's :class:`TurnVerdict` list at the end of the last user
+turn; ``env.reward`` is it with the env's ``reward_weights``): ``state``
+(weight 0.5 by default; raw 1 when every checked turn's state matched) and
+``response`` (0.5; raw 1 when every checked turn had a call and its gold
+results), both always reported (0.0 included). ``success`` is both, which is
+BFCL's verdict; it does not depend on the weights.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from typing import Any
 from agentgym.envs.tools.bfcl.backend import Session, signature_of, state_mismatch
 from agentgym.envs.tools.bfcl.data import func_docs, parse_call
 from agentgym.errors import ConfigError
+from agentgym.rewards import Part, Reward
 
-__all__ = ["DEFAULT_WEIGHTS", "Grader", "TurnVerdict", "check_weights", "gold_calls", "missing_results"]
+__all__ = ["DEFAULT_WEIGHTS", "REWARD", "Grader", "TurnVerdict", "check_weights", "gold_calls", "missing_results",
+           "response_ok", "state_ok"]
 
 DEFAULT_WEIGHTS = {"state": 0.5, "response": 0.5}
 
@@ -54,6 +61,25 @@ class TurnVerdict:
     @property
     def passed(self) -> bool:
         return not self.checked or (self.called and self.state_ok and self.response_ok)
+
+
+def state_ok(verdicts: Sequence[TurnVerdict]) -> bool:
+    """Every checked turn left the back-ends in the gold replay's state."""
+    return all(v.state_ok for v in verdicts if v.checked)
+
+
+def response_ok(verdicts: Sequence[TurnVerdict]) -> bool:
+    """Every checked turn had a call and produced its gold results."""
+    return all(v.called and v.response_ok for v in verdicts if v.checked)
+
+
+#: BFCL-v0's reward with the default weights (see the module docstring).
+REWARD = Reward([
+    Part("state", state_ok, weight=DEFAULT_WEIGHTS["state"], keep_zero_weight=True,
+         doc="every checked turn's state equals the gold replay's"),
+    Part("response", response_ok, weight=DEFAULT_WEIGHTS["response"], keep_zero_weight=True,
+         doc="every checked turn had a call and its gold results"),
+])
 
 
 def check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:

@@ -14,8 +14,10 @@ calls may go in one action (at most ``max_calls_per_turn``); ``respond`` must
 come last. An action is atomic: if any call in it fails (bad arguments, an
 unknown tool, a refusal by τ²'s tool such as "Non-pending order cannot be
 cancelled"), none of it happens and the action is invalid.
-Reward parts: ``tau2`` — τ²'s reward, computed at the end of the conversation
-as τ² does for retail (reward basis DB × COMMUNICATE): 1 when the final
+Reward (``Tau2RetailEnv.reward``, an :class:`agentgym.rewards.Reward`; see
+:mod:`.reward`): one outcome part, ``tau2`` (weight 1) — τ²'s reward, computed
+at the end of the conversation as τ² does for retail (reward basis DB ×
+COMMUNICATE): 1 when the final
 database equals the one τ²'s gold actions produce *and* every
 ``communicate_info`` string appears in one of the agent's messages; plus
 ``invalid_action`` (base class) per invalid action. ``grader="tau2"`` runs τ²'s
@@ -54,6 +56,7 @@ from typing import Any, Literal
 
 from agentgym import AgentEnv, Task, tool
 from agentgym.envs.tools.tau2.data import WRITE_TOOLS, RetailState, Tau2Unavailable, load_retail
+from agentgym.envs.tools.tau2.reward import REWARD, Verdict, tau2_verdict
 from agentgym.envs.tools.tau2.tasks import Tau2RetailTasks
 from agentgym.envs.tools.tau2.user import UserView, load_user
 from agentgym.errors import ActionError, ArgumentError, ConfigError, InvalidActionError
@@ -97,6 +100,7 @@ class Tau2RetailEnv(AgentEnv):
     family = "tau2_retail"
     instructions = "You are a customer service agent of an online retail store."
     default_max_turns = 40
+    reward = REWARD
     scripted_policies = {
         "oracle": "agentgym.envs.tools.tau2.oracle:oracle",
         "no_writes": "agentgym.envs.tools.tau2.oracle:no_writes",
@@ -300,16 +304,13 @@ class Tau2RetailEnv(AgentEnv):
 
     def _grade(self) -> None:
         if self.grader == "tau2":
-            from agentgym.envs.tools.tau2.reward import tau2_verdict
-
             db_ok, comm_ok = tau2_verdict(self.data, self.meta["tau2_id"], self.events)
         else:
             db_ok = self.state.matches(self._gold_state)
             comm_ok = _communicated(self.messages, self.meta["communicate_info"])
         self.verdict = {"db_match": float(db_ok), "communicate_match": float(comm_ok)}
-        success = db_ok and comm_ok
-        self.add_reward("tau2", float(success))
-        self.finish(success=success)
+        self.reward.apply(self, Verdict(db_ok, comm_ok), when="outcome")
+        self.finish(success=db_ok and comm_ok)
 
 
 def _communicated(messages: list[str], info: list[str]) -> bool:

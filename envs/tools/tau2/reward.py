@@ -12,16 +12,34 @@ trajectory and runs both; the reward is their product, as
 
 The env's default grader computes the same two verdicts without reloading the
 database (see :mod:`.data`); a test checks that the two agree.
+
+Reward (:data:`REWARD`, an :class:`agentgym.rewards.Reward`; ``env.reward``):
+one outcome part, ``tau2`` (weight 1; raw ``db_match × communicate_match``,
+τ²'s reward for retail's basis), scored on a :class:`Verdict` when the
+conversation ends and always reported (0.0 included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from agentgym.envs.tools.tau2.data import RetailData
+from agentgym.rewards import Part, Reward
 
-__all__ = ["tau2_messages", "tau2_verdict"]
+__all__ = ["REWARD", "Verdict", "tau2_messages", "tau2_verdict"]
+
+
+class Verdict(NamedTuple):
+    """τ²'s two checks of a conversation: the final database, and the facts communicated."""
+
+    db_match: bool
+    communicate_match: bool
+
+
+#: Tau2Retail-v0's reward (see the module docstring).
+REWARD = Reward([Part("tau2", lambda v: v.db_match and v.communicate_match, keep_zero_weight=True,
+                      doc="τ²'s reward: DB × COMMUNICATE")])
 
 
 def tau2_messages(events: Sequence[tuple[str, Any]]) -> list[Any]:
