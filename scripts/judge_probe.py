@@ -45,7 +45,8 @@ def main() -> None:
     backends = []
     for spec in args.judge:
         is_model = spec.split(":", 1)[0] in ("hf", "openai", "tiny")
-        kw = {"temperature": args.temperature, "max_new_tokens": args.max_new_tokens} if is_model else {}
+        length = "max_tokens" if spec.startswith("openai:") else "max_new_tokens"  # the OpenAI client's name
+        kw = {"temperature": args.temperature, length: args.max_new_tokens} if is_model else {}
         backend = load_judge_policy(spec, **kw)
         if args.verdict == "logprob":
             from agentgym.rewards.logprob import LogprobVerdict

@@ -207,6 +207,9 @@ def load_judge_policy(spec: Policy | str, **kwargs: Any) -> Policy:
                           f"({', '.join(sorted(kinds))}) or 'package.module:Class'.") from e
 
 
+_MODEL_KINDS = ("hf", "openai", "tiny")
+
+
 @dataclass
 class _Job:
     item: int
@@ -237,6 +240,8 @@ class LLMJudge:
             log-probabilities of YES and NO after ``VERDICT:`` in one forward
             pass (:class:`~agentgym.rewards.logprob.LogprobVerdict`; for very
             small judges, which rarely write a parseable line).
+        min_mass: ``verdict="logprob"`` only: below this P(YES) + P(NO) the
+            verdict is unavailable.
     """
 
     policy: Policy | str
@@ -251,17 +256,25 @@ class LLMJudge:
     cache: JudgeCache | bool = True
     defences: Defences | None = field(default_factory=Defences)
     verdict: Literal["text", "logprob"] = "text"
+    min_mass: float = 0.05
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICT_RULES:
             raise ConfigError(f"verdict must be 'text' or 'logprob', got {self.verdict!r}.")
         if not self.name:
             self.name = self.policy if isinstance(self.policy, str) else type(self.policy).__name__
-        self.policy = load_judge_policy(self.policy)
+        if isinstance(self.policy, str) and self.policy.split(":", 1)[0] in _MODEL_KINDS:
+            # A model judge from a spec decodes greedily for a single sample (a judge should not
+            # flip a coin), and writes at most a short rationale and the verdict line.
+            length = "max_tokens" if self.policy.startswith("openai:") else "max_new_tokens"
+            kw: dict[str, Any] = {length: 128} | ({"temperature": 0.0} if self.k == 1 else {})
+            self.policy = load_judge_policy(self.policy, **kw)
+        else:
+            self.policy = load_judge_policy(self.policy)
         if self.verdict == "logprob" and not hasattr(self.policy, "yes_ids"):
             from agentgym.rewards.logprob import LogprobVerdict
 
-            self.policy = LogprobVerdict(self.policy)
+            self.policy = LogprobVerdict(self.policy, min_mass=self.min_mass)
         if self.k < 1 or self.batch_size < 1 or self.max_concurrency < 1 or self.retries < 0:
             raise ConfigError("LLMJudge needs k >= 1, batch_size >= 1, max_concurrency >= 1 and retries >= 0.")
         if self.timeout_s <= 0:

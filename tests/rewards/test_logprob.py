@@ -56,3 +56,10 @@ def test_logprob_judge_on_the_tiny_model(tiny: object) -> None:
     strict = LLMJudge(LogprobVerdict(tiny, min_mass=0.999), CORRECTNESS, verdict="logprob", defences=None, retries=0)
     out = strict.judge(items)
     assert all(v.value is None and "P(yes) + P(no)" in v.reason for v in out)
+
+
+def test_a_model_judge_from_a_spec_is_greedy_for_one_sample() -> None:
+    one = LLMJudge("openai:http://127.0.0.1:9/v1#judge", CORRECTNESS)  # nothing is contacted until a call
+    assert (one.policy.temperature, one.policy.max_tokens) == (0.0, 128)
+    three = LLMJudge("openai:http://127.0.0.1:9/v1#judge", CORRECTNESS, k=3)  # votes need samples that differ
+    assert three.policy.temperature > 0
