@@ -37,6 +37,7 @@ FORMAT_HINT = (
 
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 _TOOL_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL | re.IGNORECASE)
+_ANY_TOOL_TAG = re.compile(r"</?tool_call>", re.IGNORECASE)
 _CALL_START = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _FENCE_OPEN = re.compile(r"^```[a-zA-Z]*\s*")
 _FENCE_CLOSE = re.compile(r"\s*```$")
@@ -84,12 +85,13 @@ def parse_tool_calls(text: str, tool_names: Collection[str] | None = None) -> li
     """
     if not isinstance(text, str):
         raise ToolCallParseError(f"the action must be text, got {type(text).__name__}. {FORMAT_HINT}")
-    # The common action, one block and nothing else: with no '<' between the two
-    # tags there is no <think> and no other block, so the general path below would
-    # find exactly this block and hand it to _parse_block (same result, same errors).
+    # The common action, one block and nothing else: with no think tag and no
+    # tool_call tag between the two tags (matched as the general path matches
+    # them; none can straddle the outer tags), the general path below would find
+    # exactly this block and hand it to _parse_block (same result, same errors).
     if text.startswith("<tool_call>") and text.endswith("</tool_call>"):
         inner = text[11:-12]
-        if "<" not in inner and inner.strip():
+        if inner.strip() and ("<" not in inner or not _has_tag(inner)):
             if inner[:1] == "{" and inner[-1:] == "}":  # no blanks, no fence: decode it here
                 call = _plain_call(inner)
                 if call is not None:
@@ -112,6 +114,11 @@ def parse_tool_calls(text: str, tool_names: Collection[str] | None = None) -> li
     if bad:
         raise ToolCallParseError(bad[0])
     return _no_call()
+
+
+def _has_tag(text: str) -> bool:
+    """Whether ``text`` holds anything the general path treats as a tag."""
+    return bool(_THINK_BLOCK.search(text) or "</think>" in text.lower() or _ANY_TOOL_TAG.search(text))
 
 
 def _no_call() -> list[ToolCall]:

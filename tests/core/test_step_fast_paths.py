@@ -57,6 +57,18 @@ EDGE_CASES = [
     '<tool_call>{"name": "go", "arguments": {"room": "a<b"}}</tool_call>',
     '<tool_call>{"name": "go", "arguments": {"room": "</tool_call><tool_call>"}}</tool_call>',
     '<tool_call>{"name": "go", "arguments": {"room": "```"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "a < b and c <= d"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "<think>x</think>"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "<THINK>x"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "x</think>"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "x</thin\u212a>"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "x</thinK>"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "<tool_call>"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "</TOOL_CALL>"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "</tool_call"}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {"room": "<tool"}}</tool_call>',
+    '<tool_call><think>{"name": "go", "arguments": {}}</tool_call>',
+    '<tool_call>{"name": "go", "arguments": {}}</think></tool_call>',
     '<tool_call>{"name": "go", "arguments": {"room": "\\u00e9\\ud800"}}</tool_call>',
     '<tool_call>{"name": "go" "arguments": {}}</tool_call>',
     "<tool_call>{}</tool_call>",
@@ -101,9 +113,23 @@ def test_fast_path_matches_general_path_on_generated_calls(name: Any, args: Any,
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=string.printable + "é{}[]\"'<>", max_size=60))
+@given(st.text(alphabet=string.printable + "é\u212a\u017f{}[]\"'<>", max_size=60))
 def test_fast_path_matches_general_path_on_generated_text(inner: str) -> None:
     for text in (f"<tool_call>{inner}</tool_call>", f"<tool_call>{{{inner}}}</tool_call>"):
+        fast, general = _both_paths(text)
+        assert fast == general
+
+
+_FRAGMENTS = ["<think>", "</think>", "<THINK>", "</thin\u212a>", "<tool_call>", "</tool_call>", "</TOOL_CALL>",
+              "<tool", "<", ">", "/", '{"name": "go", "arguments": {}}', '"room": "a<b"', '"', "{", "}", ",", " ",
+              "\n", "x", "go(room='a')", "```"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join))
+def test_fast_path_matches_general_path_around_tags(inner: str) -> None:
+    for text in (f"<tool_call>{inner}</tool_call>", f"<tool_call>{{{inner}}}</tool_call>",
+                 '<tool_call>{"name": "go", "arguments": {"room": ' + json.dumps(inner) + "}}</tool_call>"):
         fast, general = _both_paths(text)
         assert fast == general
 
