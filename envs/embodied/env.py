@@ -93,8 +93,10 @@ class AskToActEnv(RewardReporting, AgentEnv):
             :class:`~agentgym.rewards.JudgeEnsemble`, a
             :class:`~.reward.JudgedQuestionReward`, or a judge backend spec
             (``"hf:smollm2-135m"``, ``"openai:URL#MODEL"``,
-            ``"agentgym.rewards.scripted:OverlapJudge"``) judged with
-            :data:`~.reward.QUESTION_RUBRIC`. The judge sees the wanted object.
+            ``"agentgym.rewards.scripted:OverlapJudge"``), or a dict of
+            ``LLMJudge`` arguments (``{"policy": "hf:smollm2-135m", "verdict":
+            "logprob"}``), judged with :data:`~.reward.QUESTION_RUBRIC`. The
+            judge sees the wanted object.
 
     >>> env = AskToActEnv(split="val", difficulty="easy")
     >>> obs, info = env.reset(seed=0)
