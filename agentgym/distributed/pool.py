@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -89,6 +90,11 @@ class RayEnv:
     def episode_metrics(self) -> dict[str, float]:
         return self.pool._episode_metrics(self)
 
+    def scripted_action(self, name: str = "oracle") -> str:
+        """The hosted env's scripted action (its oracle, ...), so scripted
+        policies (``needs_env=True``) play envs that live in actors."""
+        return self.pool._scripted_action(self, name)
+
     def close(self) -> None:
         """Give a leased env back to the pool (the actor keeps running)."""
         self.pool._give_back(self)
@@ -116,6 +122,8 @@ class RayEnvPool:
         step_timeout: Seconds a turn's batched step may take; past it the
             actor's episodes fail (:class:`StepTimeout`) and it is replaced.
         reset_timeout: The same for a reset (default: ``step_timeout``).
+        start_timeout: Seconds a new actor may take to start (a Python process
+            that imports agentgym and builds its envs) before its first reset.
         worker_threads: Threads inside each actor for a batch (default: what
             the env declares in ``step_threads``, else 1).
         address: Ray cluster to join when Ray is not initialized yet (``"auto"``,
@@ -138,16 +146,22 @@ class RayEnvPool:
         resources: dict[str, float] | None = None,
         step_timeout: float = 120.0,
         reset_timeout: float | None = None,
+        start_timeout: float = 120.0,
         worker_threads: int | None = None,
         address: str | None = None,
     ) -> None:
         if workers < 1 or envs_per_worker < 1:
             raise ConfigError(f"workers and envs_per_worker must be >= 1, got {workers} and {envs_per_worker}.")
-        if step_timeout <= 0:
-            raise ConfigError(f"step_timeout must be > 0 seconds, got {step_timeout}.")
+        if step_timeout <= 0 or start_timeout <= 0:
+            raise ConfigError(f"step_timeout and start_timeout must be > 0 seconds, got {step_timeout} and {start_timeout}.")
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            if address is None and not os.environ.get("RAY_ADDRESS"):
+                from agentgym.distributed.cluster import start_local
+
+                start_local(num_cpus=os.cpu_count() or 1)  # a new local node; says why if it cannot start
+            else:
+                ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         from agentgym.distributed.worker import EnvWorker
 
         kwargs = dict(env_kwargs or {})
@@ -163,6 +177,7 @@ class RayEnvPool:
         self.envs_per_worker = envs_per_worker
         self.step_timeout = step_timeout
         self.reset_timeout = reset_timeout if reset_timeout is not None else step_timeout
+        self.start_timeout = start_timeout
         self.worker_threads = worker_threads
         self.step_threads = 64  # resets and batches of different actors go out concurrently
         self._actor = ray.remote(EnvWorker).options(
@@ -171,12 +186,14 @@ class RayEnvPool:
         self._lock = threading.RLock()
         self._workers: list[Any] = []
         self._generation: list[int] = []
+        self._started: list[bool] = []  # the current actor of each worker answered a ping
         self.envs: list[RayEnv] = []
         self._free: list[RayEnv] = []
         self.replaced = 0  # actors replaced (died or stuck)
         for _ in range(workers):
             self._add_worker()
-        self._get([w.ping.remote() for w in self._workers], self.reset_timeout + 60)  # surface start errors now
+        self._get([w.ping.remote() for w in self._workers], self.start_timeout)  # surface start errors now
+        self._started = [True] * len(self._workers)
         info = self._get(self._workers[0].describe.remote(), self.reset_timeout)
         self.env_id: str = info["env_id"]
         for e in self.envs:
@@ -188,6 +205,7 @@ class RayEnvPool:
             wi = len(self._workers)
             self._workers.append(self._actor.remote(self._make_env, self.envs_per_worker, self.worker_threads))
             self._generation.append(0)
+            self._started.append(False)
             new = [RayEnv(self, wi, s) for s in range(self.envs_per_worker)]
             self.envs.extend(new)
             self._free.extend(reversed(new))
@@ -206,6 +224,7 @@ class RayEnvPool:
                 logger.debug("kill failed", exc_info=True)
             self._workers[wi] = self._actor.remote(self._make_env, self.envs_per_worker, self.worker_threads)
             self._generation[wi] += 1
+            self._started[wi] = False
             self.replaced += 1
 
     def worker_handle(self, wi: int) -> Any:
@@ -216,16 +235,28 @@ class RayEnvPool:
         return _ray().get(ref, timeout=timeout)
 
     # -- what RayEnv calls ------------------------------------------------
+    def _wait_started(self, wi: int, handle: Any, generation: int) -> None:
+        """Give a new actor ``start_timeout`` to come up before the first call
+        that has only ``reset_timeout`` (a replacement starts while the run goes on)."""
+        if self._started[wi]:
+            return
+        _ray().get(handle.ping.remote(), timeout=self.start_timeout)
+        with self._lock:
+            if self._generation[wi] == generation:
+                self._started[wi] = True
+
     def _reset(self, env: RayEnv, seed: int | None, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
         ray = _ray()
         for attempt in (0, 1):  # a worker found dead at reset is replaced and the reset retried once
             with self._lock:
                 handle, generation = self._workers[env.worker], self._generation[env.worker]
             try:
+                self._wait_started(env.worker, handle, generation)
                 out = ray.get(handle.reset.remote(env.slot, seed, options), timeout=self.reset_timeout)
             except ray.exceptions.GetTimeoutError as e:
-                self._replace(env.worker, generation, f"reset took more than {self.reset_timeout} s")
-                raise StepTimeout(f"reset took more than {self.reset_timeout} s in env worker {env.worker}") from e
+                self._replace(env.worker, generation, "a start or reset took too long")
+                raise StepTimeout(f"reset took more than {self.reset_timeout} s (or the actor more than "
+                                  f"{self.start_timeout} s to start) in env worker {env.worker}") from e
             except ray.exceptions.RayError as e:
                 self._replace(env.worker, generation, f"died ({type(e).__name__})")
                 if attempt:
@@ -279,17 +310,34 @@ class RayEnvPool:
                     results[i] = StepTimeout(f"step took more than {self.step_timeout} s in env worker {wi}")
         return results
 
-    def _episode_metrics(self, env: RayEnv) -> dict[str, float]:
+    def _call(self, env: RayEnv, method: str, *args: Any) -> Any:
+        """One call to the actor hosting ``env`` (its episode's actor, or
+        :class:`EnvWorkerDied`); the env's own exception is rebuilt."""
         with self._lock:
             handle, generation = self._workers[env.worker], self._generation[env.worker]
         if generation != env.generation:
             raise EnvWorkerDied(f"env worker {env.worker} was replaced during this episode")
-        out = self._get(handle.episode_metrics.remote(env.slot), self.step_timeout)
-        if out is None:
-            raise AttributeError(f"{self.env_id} has no episode_metrics()")
+        ray = _ray()
+        try:
+            out = ray.get(getattr(handle, method).remote(env.slot, *args), timeout=self.step_timeout)
+        except ray.exceptions.GetTimeoutError as e:
+            self._replace(env.worker, generation, f"{method} took more than {self.step_timeout} s")
+            raise StepTimeout(f"{method} took more than {self.step_timeout} s in env worker {env.worker}") from e
+        except ray.exceptions.RayError as e:
+            self._replace(env.worker, generation, f"died ({type(e).__name__})")
+            raise EnvWorkerDied(f"env worker {env.worker} died: {type(e).__name__}") from e
         if type(out).__name__ == "Raised":
             raise _rebuild(out)
+        return out
+
+    def _episode_metrics(self, env: RayEnv) -> dict[str, float]:
+        out = self._call(env, "episode_metrics")
+        if out is None:
+            raise AttributeError(f"{self.env_id} has no episode_metrics()")
         return dict(out)
+
+    def _scripted_action(self, env: RayEnv, name: str) -> str:
+        return str(self._call(env, "scripted_action", name))
 
     # -- leasing (for code that builds envs through a factory) -------------
     def lease(self) -> RayEnv:
@@ -308,10 +356,16 @@ class RayEnvPool:
                 env.leased = False
                 self._free.append(env)
 
-    def close(self) -> None:
-        """Stop every worker."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Close every worker's envs (their servers, browsers, connections; up to
+        ``timeout`` seconds), then stop the workers."""
         ray = _ray()
         with self._lock:
+            if self._workers:
+                try:
+                    ray.wait([w.close.remote() for w in self._workers], num_returns=len(self._workers), timeout=timeout)
+                except Exception:  # a dead worker has nothing left to close
+                    logger.debug("closing envs failed", exc_info=True)
             for w in self._workers:
                 try:
                     ray.kill(w, no_restart=True)

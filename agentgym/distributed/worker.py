@@ -73,6 +73,13 @@ class EnvWorker:
         except Exception as e:
             return Raised(e)
 
+    def scripted_action(self, slot: int, name: str) -> Any:
+        env = self.envs[slot]
+        try:
+            return getattr(env, "unwrapped", env).scripted_action(name)
+        except Exception as e:
+            return Raised(e)
+
     def close(self) -> None:
         for env in self.envs:
             try:

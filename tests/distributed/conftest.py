@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,14 @@ ROOT = str(Path(__file__).resolve().parents[2])
 @pytest.fixture(scope="session")
 def ray_cluster():
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'agentgym[distributed]'")
-    # The actors import tests.core.sleep_env: the repository root on their path.
-    path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH", "")) if p)
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": path}})
-    except Exception as e:  # the service is missing, not a bug of ours: skip, saying why
+    from agentgym.distributed.cluster import RayStartError, start_local
+
+    if ray.is_initialized():  # a test of another folder left one running: ours must be new
         ray.shutdown()
-        pytest.skip(f"a local Ray node could not start on this machine ({type(e).__name__}: {e}); on a "
-                    "machine under heavy load Ray's 30 s node startup limit can be exceeded")
+    try:
+        # The actors import tests.core.sleep_env: the repository root on their path.
+        start_local(num_cpus=2, pythonpath=[ROOT])
+    except RayStartError as e:  # the service could not start here, not a bug of ours: skip, saying why
+        pytest.skip(str(e))
     yield ray
     ray.shutdown()

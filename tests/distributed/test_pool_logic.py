@@ -151,3 +151,32 @@ def test_evaluate_with_ray_writes_the_local_results(ray, tmp_path):
         assert json.loads((tmp_path / "ray" / name).read_text()) == json.loads((tmp_path / "local" / name).read_text())
     lines = [sorted((tmp_path / d / "episodes.jsonl").read_text().splitlines()) for d in ("local", "ray")]
     assert lines[0] == lines[1]
+
+
+def test_scripted_policies_play_envs_in_actors(ray):
+    """The oracle reads the env's state: RayEnv.scripted_action asks the actor."""
+    from agentgym.distributed import RayEnvPool
+    from agentgym.policies.scripted import OraclePolicy
+
+    kw = dict(tasks=4, group_size=2, max_turns=5, seed=2)
+    local = collect("GuessNumber-v0", OraclePolicy(), **kw)
+    pool = RayEnvPool("GuessNumber-v0", workers=2, envs_per_worker=4, env_kwargs={"max_turns": 5})
+    pooled = collect(pool.envs, OraclePolicy(), **kw)
+    assert not any(t.failed for t in pooled)
+    assert [t.to_dict() for t in pooled] == [t.to_dict() for t in local]
+    assert any(h.calls.count("scripted_action") for h in ray.handles)
+
+
+def test_a_replacement_is_pinged_before_its_first_reset_and_close_closes_envs(ray):
+    from agentgym.distributed import RayEnvPool
+
+    pool = RayEnvPool(SleepEnv, workers=1, envs_per_worker=2, env_kwargs={"delay": 0})
+    first = pool.worker_handle(0)
+    pool._replace(0, 0, "test")
+    pool.envs[0].reset(seed=0)
+    new = pool.worker_handle(0)
+    assert new is not first and new.calls[:2] == ["ping", "reset"]  # start_timeout covers the start
+    pool.envs[1].reset(seed=0)
+    assert new.calls.count("ping") == 1  # once per actor
+    pool.close()
+    assert new.calls[-1] == "close" and new.dead  # envs closed, then the actor stopped

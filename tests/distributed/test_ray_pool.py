@@ -26,14 +26,18 @@ def _dump(trajs):
 
 
 def test_same_trajectories_as_local_envs():
-    from agentgym.policies.scripted import RandomPolicy
+    from agentgym.policies.scripted import OraclePolicy, RandomPolicy
 
     local = collect("GuessNumber-v0", RandomPolicy(seed=0), tasks=4, group_size=2, max_turns=4, seed=1)
+    oracle = collect("GuessNumber-v0", OraclePolicy(), tasks=4, max_turns=4, seed=1)
     with RayEnvPool("GuessNumber-v0", workers=2, envs_per_worker=4, env_kwargs={"max_turns": 4},
                     num_cpus=0.5) as pool:
         remote = collect(pool.envs, RandomPolicy(seed=0), tasks=4, group_size=2, max_turns=4, seed=1)
+        # A scripted policy reads the env's state: through RayEnv.scripted_action, in the actor.
+        remote_oracle = collect(pool.envs, OraclePolicy(), tasks=4, max_turns=4, seed=1)
     assert _dump(remote) == _dump(local)
     assert {t.env_id for t in remote} == {"agentgym/GuessNumber-v0"}
+    assert _dump(remote_oracle) == _dump(oracle) and not any(t.failed for t in remote_oracle)
 
 
 def test_a_killed_actor_fails_its_episodes_and_is_replaced():
