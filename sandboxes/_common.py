@@ -19,6 +19,34 @@ def clean_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return {**SAFE_ENV, **(extra or {})}
 
 
+# The host user sandboxed code runs as when agentgym runs as root: "nobody", which every
+# Linux has, so nothing needs creating. Never root: the kernel exempts root's processes
+# from RLIMIT_NPROC, and root owns (so may write) every system file bound into a sandbox.
+SANDBOX_UID = SANDBOX_GID = 65534
+
+
+def give_tree(root: str | os.PathLike[str], uid: int = SANDBOX_UID, gid: int = SANDBOX_GID) -> None:
+    """Make ``root`` and everything under it owned by ``uid:gid`` (the work directory a
+    sandbox that drops to that user must be able to write). Entries already owned are
+    left alone (a call costs one ``lstat`` each); symlinks are changed themselves,
+    never followed, so a link the sandboxed code planted cannot hand it a host file.
+
+    >>> import tempfile; d = tempfile.mkdtemp()
+    >>> give_tree(d, os.getuid(), os.getgid())  # already owned: nothing to do
+    """
+    for path in _walk_entries(os.fspath(root)):
+        st = os.lstat(path)
+        if st.st_uid != uid or st.st_gid != gid:
+            os.lchown(path, uid, gid)
+
+
+def _walk_entries(root: str):
+    yield root
+    for dirpath, dirnames, filenames in os.walk(root):  # never descends into a symlink
+        for name in (*dirnames, *filenames):
+            yield os.path.join(dirpath, name)
+
+
 class CappedBuffer:
     """Keeps the first ``cap`` bytes written to it and counts the rest, which it
     drops: what one output stream of a sandboxed call holds in memory.

@@ -3,7 +3,13 @@
 The work directory is mounted at ``/workspace``; no network unless
 ``Limits.network``; memory, CPU, pids limits; the container is removed after
 the call and killed at the deadline. The image (default ``python:3.11-slim``)
-must already be present or pullable by the engine.
+must already be present or pullable by the engine. The container runs as uid
+65534 (nobody) when agentgym runs as root — the work directory is given to that
+user first — and as the calling user otherwise; with every capability dropped
+and ``no-new-privileges``.
+
+Not run on the machine where this backend was written (no engine answers there):
+its tests and attack-suite rows skip with the engine's error as the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from agentgym.sandbox import ExecResult, Limits
-from agentgym.sandboxes._common import CappedBuffer
+from agentgym.sandboxes._common import SANDBOX_GID, SANDBOX_UID, CappedBuffer, give_tree
 
 WORKSPACE = "/workspace"
 
@@ -56,19 +62,27 @@ class DockerSandbox:
             with open(os.path.join(workdir, ".stdin"), "w") as f:
                 f.write(stdin)
             argv = ["sh", "-c", '"$@" < .stdin', "sh", *argv]
+        workdir = os.path.abspath(os.fspath(workdir))
+        if os.geteuid() == 0:
+            give_tree(workdir)  # the container's user must write the bind-mounted workspace
+            user = f"{SANDBOX_UID}:{SANDBOX_GID}"
+        else:
+            user = f"{os.getuid()}:{os.getgid()}"
         start = time.monotonic()
         container = self.client.containers.run(
             self.image,
             list(argv),
             detach=True,
             working_dir=WORKSPACE,
-            volumes={os.path.abspath(os.fspath(workdir)): {"bind": WORKSPACE, "mode": "rw"}},
+            volumes={workdir: {"bind": WORKSPACE, "mode": "rw"}},
             environment=dict(env or {}),
             network_disabled=not lim.network,
             mem_limit=f"{lim.memory_mb}m",
             pids_limit=lim.max_processes,
             nano_cpus=1_000_000_000,
-            user="65534:65534",
+            user=user,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
         )
         timed_out = False
         try:

@@ -2,8 +2,12 @@
 
 Limits CPU time, address space, file size and open files, runs in its own
 session (the whole tree is killed at the deadline) with a clean environment.
-It does not hide the file system or the network: use it for trusted code, or
-where neither docker nor bubblewrap is available.
+It runs as the calling user — as root where agentgym runs as root, so the
+kernel's process-count limit does not bind it (none is set) and every file root
+may write, it may write. It does not hide the file system, the network or the
+host's processes: use it for trusted code (the task builder's own test runs), or
+where neither docker nor bubblewrap is available, knowing that nothing is contained
+but time, memory, file size and output.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from agentgym.sandboxes._common import clean_env, run_capped
 
 
 class ProcessSandbox:
-    """>>> ProcessSandbox().run(["echo", "hi"], workdir="/tmp").stdout
+    """Rlimits only (see the module docstring).
+
+    >>> ProcessSandbox().run(["echo", "hi"], workdir="/tmp").stdout
     'hi\\n'
     """
 

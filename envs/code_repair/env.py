@@ -10,8 +10,8 @@ runs the visible tests) and ``submit(patch="")``. Paths are relative to the
 repository root; absolute paths, ``..`` out of the root and symlinks leading
 out are refused (an invalid action).
 Sandbox: ``load_sandbox(sandbox)``; ``bwrap`` (no network, only the workspace
-writable, uid 65534) where available; the time, memory and output limits of
-every ``run`` are ``run_limits``.
+writable, run as the host's unprivileged nobody, uid 65534) where available; the
+time, memory and output limits of every ``run`` are ``run_limits``.
 Reward parts (see :mod:`~agentgym.envs.code_repair.reward`): ``tests`` (1 when
 every hidden test passes), optional ``fraction`` and ``localisation``; in
 ``reward_mode="similarity"`` only ``similarity`` (SWE-RL, −1 for an unparsable

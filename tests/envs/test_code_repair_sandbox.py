@@ -62,6 +62,16 @@ def _no_leftover(c: Ctx, obs: str) -> bool:
     return False
 
 
+def _nproc_refused(c: Ctx, obs: str) -> bool:
+    # 512 processes asked for, refused at the process limit (64): not merely killed at the deadline.
+    return _no_leftover(c, obs) and "Resource temporarily unavailable" in obs
+
+
+def _tmp_capped(c: Ctx, obs: str) -> bool:
+    # /tmp is memory: capped at the run's memory limit (512 MB here), not 1.8 GB.
+    return "No space left on device" in obs and int(obs.split("[exit")[0].split()[-2]) <= 512
+
+
 ATTACKS = [
     Attack("read a host file by absolute path", lambda c: f"cat {c.secret_path}", _no_token),
     Attack(
@@ -172,13 +182,26 @@ ATTACKS = [
         lambda c: "id -u; su -c id 2>&1; echo x | sudo -S id 2>&1",
         lambda c, obs: obs.splitlines()[0].strip() != "0",
     ),
+    Attack(
+        "be the host's root under another name",
+        # Whatever the uid inside, the host must see the sandbox's files as not root's.
+        lambda c: f"id -u; touch {c.marker}",
+        lambda c, obs: os.lstat(c.env.ws.root / c.marker).st_uid != 0,
+    ),
+    Attack(
+        "mount over /usr in a nested user namespace",
+        lambda c: f"unshare -rm sh -c 'mount -t tmpfs x /usr && touch /usr/{c.marker} && echo MOUNTED' 2>&1",
+        lambda c, obs: "MOUNTED" not in obs and not os.path.exists(f"/usr/{c.marker}"),
+    ),
 ]
 LIMIT_ATTACKS = [
     Attack("infinite loop", lambda c: "while :; do :; done", lambda c, obs: "timed out" in obs),
     Attack("memory bomb", lambda c: "python -c \"x = bytearray(8 << 30); print('ALLOCATED')\" 2>&1", lambda c, obs: "ALLOCATED" not in obs),
     Attack("huge output", lambda c: "yes PWNED | head -c 50000000", lambda c, obs: len(obs) < 10_000),
     Attack("huge file", lambda c: "dd if=/dev/zero of=big bs=1M count=200 2>&1; ls -l big", lambda c, obs: not os.path.exists(c.env.ws.root / "big") or os.path.getsize(c.env.ws.root / "big") <= (64 << 20)),
-    Attack("bounded fork bomb", lambda c: f"python -c \"import os, time\nfor _ in range(9): os.fork()\ntime.sleep(600)\" {c.marker}", _no_leftover),
+    Attack("bounded fork bomb", lambda c: f"python -c \"import os, time\nfor _ in range(9): os.fork()\ntime.sleep(600)\" {c.marker}", _nproc_refused),
+    Attack("shell fork bomb", lambda c: f":(){{ :|:& }};: # {c.marker}", _no_leftover),
+    Attack("fill the RAM-backed /tmp", lambda c: "for i in $(seq 30); do fallocate -l 60M /tmp/f$i || break; done 2>&1; du -sm /tmp", _tmp_capped),
 ]  # fmt: skip
 ALL = ATTACKS + LIMIT_ATTACKS
 # What the rlimits-only backend claims (the fork bomb is not run there: it would reach the host).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -81,17 +83,124 @@ def test_bwrap_isolates_filesystem_network_and_user(tmp_path: Path) -> None:
 
 @pytest.mark.bwrap
 def test_bwrap_keeps_the_kernels_global_knobs_read_only(tmp_path: Path) -> None:
-    """Started by root, bwrap maps the sandbox's user to the host's root: /proc/sys was
-    writable from inside (an attack wrote a pipe into kernel/core_pattern, which runs
-    a program as root on the next crash). Checked by the mounts, never by writing."""
+    """An attack once wrote a pipe into /proc/sys/kernel/core_pattern from inside (run
+    as the host's root, that runs a program as root on the next crash). Checked by the
+    mounts and the process's privileges, never by writing."""
     sb = _backend("bwrap")
-    res = sb.run(["sh", "-c", "grep CapBnd /proc/self/status; awk '{print $5, $6}' /proc/self/mountinfo"],
-                 workdir=tmp_path)
+    res = sb.run(["sh", "-c", "grep -E '^(CapPrm|CapEff|CapAmb|NoNewPrivs)' /proc/self/status; "
+                              "awk '{print $5, $6}' /proc/self/mountinfo"], workdir=tmp_path)
     assert res.ok, res.stderr
-    assert "CapBnd:\t0000000000000000" in res.stdout  # --cap-drop ALL
-    mounts = dict(line.split(" ", 1) for line in res.stdout.splitlines()[1:] if " " in line)
+    lines = res.stdout.splitlines()
+    assert lines[:4] == ["CapPrm:\t0000000000000000", "CapEff:\t0000000000000000",
+                         "CapAmb:\t0000000000000000", "NoNewPrivs:\t1"]
+    mounts = dict(line.split(" ", 1) for line in lines[4:] if " " in line)
     for knob in ("/proc/sys", "/proc/irq", "/proc/bus"):
         assert mounts[knob].startswith("ro,"), (knob, mounts.get(knob))
+    assert mounts["/"].startswith("ro,") and mounts["/tmp"].startswith("rw,")
+
+
+def _host_uid() -> int:
+    return 65534 if os.geteuid() == 0 else os.geteuid()
+
+
+@pytest.mark.bwrap
+def test_bwrap_code_runs_as_an_unprivileged_host_user(tmp_path: Path) -> None:
+    """Started by root, bwrap used to map the sandbox's uid 65534 to the host's root.
+    Now the host sees the sandbox's files and processes as nobody's (or, for a
+    non-root caller, as the caller's)."""
+    sb = _backend("bwrap")
+    (tmp_path / "given.txt").write_text("host wrote this\n")  # a host file the sandbox must be able to edit
+    res = sb.run(["sh", "-c", "cat /proc/self/uid_map; echo more >> given.txt; echo new > made.txt"], workdir=tmp_path)
+    assert res.ok, res.stderr
+    inner, _, count = res.stdout.split()  # the middle column is the parent namespace's view, not the host's
+    assert (inner, count) == ("65534", "1")
+    assert (tmp_path / "made.txt").stat().st_uid == _host_uid() != 0  # the host's view
+    assert (tmp_path / "given.txt").read_text() == "host wrote this\nmore\n"
+
+
+@pytest.mark.bwrap
+def test_bwrap_refuses_writes_to_root_owned_files_even_bound_read_write(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make root-owned files (for another user they are unwritable anyway)")
+    sb = _backend("bwrap")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "f").write_text("root's")
+    work = tmp_path / "work"
+    work.mkdir()
+    lim = Limits(timeout_s=10)
+    cmd = sb.command(["sh", "-c", "echo PWNED >> /victim/f; echo PWNED > /victim/new; rm -f /victim/f; "
+                                  "chmod 777 /victim/f; echo tried"],
+                     str(work), lim, {"PATH": "/usr/bin:/bin"})
+    i = cmd.index("--chdir")
+    cmd[i:i] = ["--bind", str(victim), "/victim"]  # a read-write bind of root's directory
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert out.stdout == "tried\n", out.stderr
+    assert out.stderr.count("Permission denied") >= 3 or "Operation not permitted" in out.stderr, out.stderr
+    assert sorted(os.listdir(victim)) == ["f"] and (victim / "f").read_text() == "root's"
+    assert (victim / "f").stat().st_mode & 0o777 == 0o644
+
+
+FORK_COUNT = (
+    "import os, sys, time\n"
+    "n = 0\n"
+    "while n < 200:\n"
+    "    try:\n"
+    "        pid = os.fork()\n"
+    "    except OSError:\n"
+    "        break\n"
+    "    if pid == 0:\n"
+    "        time.sleep(60)\n"
+    "        os._exit(0)\n"
+    "    n += 1\n"
+    "me = sys.argv[1]\n"
+    "open(me, 'w').write(str(n))\n"
+    "other = 'b' if me == 'a' else 'a'\n"
+    "deadline = time.time() + 20\n"
+    "while len(sys.argv) > 2 and not os.path.exists(other) and time.time() < deadline:\n"
+    "    time.sleep(0.05)\n"
+    "print(n, os.path.exists(other))\n"
+)
+
+
+@pytest.mark.bwrap
+def test_bwrap_process_limit_stops_a_fork_bomb(tmp_path: Path) -> None:
+    """Under the old root mapping the kernel exempted the sandbox from RLIMIT_NPROC:
+    100 forks under a limit of 64. The sleeping children die with the namespace."""
+    sb = _backend("bwrap")
+    res = sb.run(["python3", "-c", FORK_COUNT, "a"], workdir=tmp_path, limits=Limits(timeout_s=20, max_processes=16))
+    assert res.ok, res.stderr
+    forked = int(res.stdout.split()[0])
+    assert 8 <= forked < 16, res.stdout  # refused at the limit (the python itself is one)
+
+
+@pytest.mark.bwrap
+def test_bwrap_process_limit_counts_each_call_alone(tmp_path: Path) -> None:
+    """Every call runs as the same host user; its own user namespace keeps one call's
+    processes from counting against another's limit (a fork bomb in one episode must
+    not make the others' forks fail)."""
+    import threading
+
+    from agentgym.sandboxes import bwrap
+
+    sb = _backend("bwrap")
+    if os.geteuid() == 0 and not bwrap._probe()[1]:
+        pytest.skip("no user namespace for the sandbox user here: the limit counts all calls together")
+    results: dict[str, str] = {}
+    lim = Limits(timeout_s=30, max_processes=12)
+
+    def one(me: str) -> None:
+        res = sb.run(["python3", "-c", FORK_COUNT, me, "wait"], workdir=tmp_path, limits=lim)
+        results[me] = res.stdout if res.ok else f"failed: {res.stderr}"
+
+    threads = [threading.Thread(target=one, args=(me,)) for me in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    counts = {me: out.split() for me, out in results.items()}
+    assert all(c[1] == "True" for c in counts.values()), results  # both were forked out at once
+    assert all(6 <= int(c[0]) < 12 for c in counts.values()), results  # each up to its own limit
 
 
 def test_auto_and_errors() -> None:
