@@ -395,7 +395,9 @@ def cmd_infogain(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     policy = agentgym.load_policy(f"hf:{run / 'final'}")
-    episodes = load_jsonl(run / "eval" / "episodes.jsonl")
+    # The first N evaluation episodes (a teacher-forced pass per turn costs about as much
+    # as a training iteration's rollouts on a CPU).
+    episodes = load_jsonl(run / "eval" / "episodes.jsonl")[: args.episodes]
     score_information_gain(
         policy, episodes, micro_batch_size=8, info_gain=cfg.get("info_gain", "prob")
     )
@@ -626,6 +628,10 @@ def summarise_env(
         w, _ = load_eval(warm_eval)
         lo, hi = bootstrap_rate([w], [np.ones(len(w))], seed=0)
         warm = {"mean": float(w.mean()), "ci_tasks": [lo, hi], "tasks": len(w)}
+        for est, rs in runs.items():  # what RL added: each seed's run against the warm start
+            if rs and all(len(r.task_success) == len(w) for r in rs):
+                d = compare_rates([w] * len(rs), [r.task_success for r in rs], paired=True, seed=0)
+                rows[est]["vs_warm"] = {"diff": d.diff, "ci": [d.low, d.high], "p": d.p_value}
     return {"env": env, "rows": rows, "diffs": diffs, "warm_start": warm}
 
 
@@ -645,17 +651,18 @@ def format_env(summary: dict[str, Any], budget: dict[str, Any] | None) -> str:
         lines.append("")
     lines += [
         "| estimator | runs | final success, mean ± std over seeds | 95% CI (seeds, t) | 95% CI (tasks) "
-        "| AUC of val curve | Δ vs GRPO [95% CI] | p (perm.) | p (Holm) | env steps/run | train s/run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| AUC of val curve | Δ vs warm start (p) | Δ vs GRPO [95% CI] | p (perm.) | p (Holm) "
+        "| env steps/run | train s/run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     if warm:
         lines.append(
             f"| warm start | – | {_pct(warm['mean'])}% | – | [{_pct(warm['ci_tasks'][0])}, "
-            f"{_pct(warm['ci_tasks'][1])}] | – | – | – | – | – | – |"
+            f"{_pct(warm['ci_tasks'][1])}] | – | – | – | – | – | – | – |"
         )
     for est, r in rows.items():
         if not r["runs"]:
-            lines.append(f"| {est} | 0 | not run yet | | | | | | | | |")
+            lines.append(f"| {est} | 0 | not run yet | | | | | | | | | |")
             continue
         d = diffs.get(est)
         dtxt = (
@@ -669,9 +676,12 @@ def format_env(summary: dict[str, Any], budget: dict[str, Any] | None) -> str:
         )
         auc = f"{_pct(r['auc_mean'])} ± {_pct(r['auc_std'])}" if r["auc_mean"] is not None else "–"
         secs = "–" if r["train_seconds"] is None else f"{r['train_seconds']:.0f}"
+        vw = r.get("vs_warm")
+        warm_txt = f"{100 * vw['diff']:+.1f} (p={vw['p']:.3f})" if vw else "–"
         lines.append(
             f"| {est} | {r['runs']} | {_pct(r['mean'])} ± {_pct(r['std'])}% | [{_pct(r['ci_seeds'][0])}, "
-            f"{_pct(r['ci_seeds'][1])}] | [{_pct(r['ci_tasks'][0])}, {_pct(r['ci_tasks'][1])}] | {auc} | {dtxt[0]} "
+            f"{_pct(r['ci_seeds'][1])}] | [{_pct(r['ci_tasks'][0])}, {_pct(r['ci_tasks'][1])}] | {auc} | {warm_txt} "
+            f"| {dtxt[0]} "
             f"| {dtxt[1]} | {dtxt[2]} | {r['env_steps']:.0f} | {secs} |"
         )
     g = [(e, r) for e, r in rows.items() if e in GIGPO_ESTIMATORS and r["runs"]]
@@ -702,61 +712,56 @@ def format_env(summary: dict[str, Any], budget: dict[str, Any] | None) -> str:
         for e, r in ig:
             per = ", ".join(f"{c:+.2f}" for c in r["ig_corr_per_seed"]) or "–"
             pooled = "–" if r["ig_corr_pooled"] is None else f"{r['ig_corr_pooled']:+.2f}"
-            gs = "–" if r["ig_gain_success"] is None else f"{r['ig_gain_success']:+.4f}"
-            gf = "–" if r["ig_gain_failure"] is None else f"{r['ig_gain_failure']:+.4f}"
+            gs = "–" if r["ig_gain_success"] is None else f"{r['ig_gain_success']:+.2e}"
+            gf = "–" if r["ig_gain_failure"] is None else f"{r['ig_gain_failure']:+.2e}"
             lines.append(f"| {e} | {per} | {pooled} | {gs} | {gf} |")
     return "\n".join(lines) + "\n"
 
 
 def plot_env(summary: dict[str, Any], png: Path) -> Path | None:
-    """Validation success against iterations: the mean over seeds per estimator, a
-    band of ± one standard deviation, and the final 200-task figure at the end."""
+    """Two panels: the training's validation curve (mean over seeds per estimator, a
+    band of ± one standard deviation) and the final evaluation (each seed a dot, the
+    mean with its 95% t-interval over seeds, the warm start as a dashed line)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    drawn = False
-    for est, r in summary["rows"].items():
-        if not r["runs"]:
-            continue
+    done = [(e, r) for e, r in summary["rows"].items() if r["runs"]]
+    if not done:
+        return None
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
+    for k, (est, r) in enumerate(done):
+        color = f"C{k}"
         curves = list(r["curves"].values())
         its = sorted(set.intersection(*(set(i for i, _ in c) for c in curves)))
-        if not its:
-            continue
-        ys = np.array([[dict(c)[i] for i in its] for c in curves])  # (seeds, points)
-        m, sd = ys.mean(axis=0), ys.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(len(its))
-        (line,) = ax.plot(its, m, "o-", label=f"{est} (n={len(curves)})")
-        ax.fill_between(its, m - sd, m + sd, color=line.get_color(), alpha=0.15)
-        ax.errorbar(
-            [its[-1] + 0.15],
-            [r["mean"]],
-            yerr=[[r["mean"] - r["ci_seeds"][0]], [r["ci_seeds"][1] - r["mean"]]]
-            if r["runs"] > 1
-            else None,
-            fmt="s",
-            color=line.get_color(),
-            capsize=3,
-        )
-        drawn = True
-    if not drawn:
-        plt.close(fig)
-        return None
+        if its:
+            ys = np.array([[dict(c)[i] for i in its] for c in curves])  # (seeds, points)
+            m = ys.mean(axis=0)
+            sd = ys.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(len(its))
+            ax.plot(its, m, "o-", color=color, label=f"{est} (n={len(curves)})")
+            ax.fill_between(its, m - sd, m + sd, color=color, alpha=0.15)
+        bx.plot([k] * len(r["final"]), r["final"], "o", color=color, alpha=0.5)
+        err = None
+        if r["runs"] > 1:
+            err = [[r["mean"] - r["ci_seeds"][0]], [r["ci_seeds"][1] - r["mean"]]]
+        bx.errorbar([k + 0.15], [r["mean"]], yerr=err, fmt="s", color=color, capsize=4)
     if summary["warm_start"]:
-        ax.axhline(
-            summary["warm_start"]["mean"],
-            color="grey",
-            ls="--",
-            lw=1,
-            label="warm start (final-eval tasks)",
-        )
+        bx.axhline(summary["warm_start"]["mean"], color="grey", ls="--", lw=1, label="warm start")
+        bx.legend(fontsize=8)
+    n_val = summary.get("budget", {}) or {}
     ax.set_xlabel("iteration")
     ax.set_ylabel("greedy validation success")
-    ax.set_title(f"{summary['env']}: mean ± std over seeds (squares: final eval, 95% t-CI)")
+    ax.set_title(
+        f"{summary['env']}: validation during training ({n_val.get('eval_tasks', '?')} tasks)"
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    bx.set_xticks(range(len(done)), [e for e, _ in done], rotation=20)
+    bx.set_xlim(-0.5, len(done) - 0.3)
+    bx.set_title(f"final, {n_val.get('final_eval_tasks', '?')} val tasks: seeds, mean, 95% CI")
+    bx.grid(alpha=0.3, axis="y")
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -775,12 +780,13 @@ def write_report(args: argparse.Namespace) -> dict[str, Any]:
         summary = summarise_env(env, study, args.estimators, args.seeds)
         budget_path = study / env / "study.json"
         budget = json.loads(budget_path.read_text())["budget"] if budget_path.exists() else None
+        summary["budget"] = budget
         parts.append(format_env(summary, budget))
         if args.docs:
             png = plot_env(summary, Path(args.docs) / f"{env}.png")
             if png:
                 parts.append(f"![{env} learning curves]({png})\n")
-        out["envs"][env] = {**summary, "budget": budget}
+        out["envs"][env] = summary
     text = "\n".join(parts)
     (study / "report.md").write_text(text)
     (study / "report.json").write_text(json.dumps(out, indent=1, default=str))
@@ -826,6 +832,9 @@ def main(argv: Sequence[str] | None = None, execute: Execute = subprocess_execut
         "infogain", help="(internal) IGPO's information gain on a run's evaluation episodes"
     )
     p_ig.add_argument("run")
+    p_ig.add_argument(
+        "--episodes", type=int, default=40, help="score the first N evaluation episodes"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         return cmd_run(args, execute)

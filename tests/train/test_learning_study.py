@@ -157,6 +157,14 @@ def test_report_figures(ls, tmp_path: Path) -> None:
         ["run", "--study", str(study), "--seeds", "0", "1", "2", "--iterations", "2"],
         execute=FakeExecute(),
     )
+    tasks = [
+        {"task_index": i, "task_id": f"t{i}", "episodes": 1, "successes": int(v)}
+        for i, v in enumerate(BASE)
+    ]
+    (study / "warm" / "asktoact_eval").mkdir()
+    (study / "warm" / "asktoact_eval" / "results.json").write_text(
+        json.dumps({"entries": [{"tasks": tasks}]})
+    )
     out = ls.main(
         [
             "report",
@@ -193,6 +201,10 @@ def test_report_figures(ls, tmp_path: Path) -> None:
     assert env["diffs"]["igpo"]["diff"] == 0.0 and env["diffs"]["igpo"]["p"] == 1.0
     assert env["rows"]["igpo"]["ig_corr_pooled"] == pytest.approx(1.0)
     assert "grpo" not in env["diffs"]
+    assert env["warm_start"]["mean"] == pytest.approx(0.3)
+    assert env["rows"]["gigpo"]["vs_warm"]["diff"] == pytest.approx(
+        0.2
+    )  # what RL added, paired per seed
     text = (study / "report.md").read_text()
     assert "| gigpo | 3 | 50.0 ± 0.0% |" in text and "+20.0 [" in text
     assert (tmp_path / "docs" / "asktoact.png").stat().st_size > 1000
