@@ -121,19 +121,14 @@ def _register_web() -> None:
          SuiteEntry("WebQA-v0", "val", 25, {"difficulty": "hard"})],
         description="WebShop-v0 and WebQA-v0 (both difficulties), val split, text mode.",
     )
-    # MiniWoB++ needs a browser and the miniwob package's pages: registered only where both are
-    # (checked without importing anything), so the registry-wide contract test never meets an env
-    # that cannot reset here.
-    import importlib.util
-    import os
-
-    if (importlib.util.find_spec("miniwob") and importlib.util.find_spec("playwright")
-            and os.path.exists("/usr/bin/chromium")):
-        register(
-            "MiniWoB-v0",
-            "agentgym.envs.web.miniwob:MiniWoBEnv",
-            description="MiniWoB++ task pages (task=...) in Chromium, graded by the pages' own JavaScript reward.",
-        )
+    # MiniWoB++ needs Chromium, Playwright and the miniwob package's pages: always registered;
+    # where one is missing, make() raises DependencyUnavailableError with the fix (the
+    # registry-wide contract test skips the env with that message).
+    register(
+        "MiniWoB-v0",
+        "agentgym.envs.web.miniwob:MiniWoBEnv",
+        description="MiniWoB++ task pages (task=...) in Chromium, graded by the pages' own JavaScript reward.",
+    )
 
 
 def _register_code_repair() -> None:

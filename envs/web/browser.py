@@ -1,11 +1,17 @@
 """Browser mode: the same pages in a real Chromium, driven by Playwright.
 
 :class:`BrowserClient` has :class:`~agentgym.envs.web.client.TextClient`'s
-methods. After every action it numbers the DOM's interactive elements in
-document order (``data-agid``, the same numbering the text renderer uses),
-copies their live state (typed text, checked boxes, selected options) into
-attributes, and renders the serialized DOM with the text renderer, so an
-element has the same number, and a page the same text, in both modes.
+methods. After every action it takes the page's accessibility (ARIA) snapshot
+with Playwright (``aria_snapshot(boxes=True)``), numbers the DOM's interactive
+elements in document order (``data-agid``, the same numbering the text
+renderer uses) and reads their boxes; :mod:`~agentgym.envs.web.aria` puts each
+number on the snapshot node with that element's role and box. The observation
+is that snapshot, cut to the viewport (``scroll`` scrolls the real page). The
+live DOM, its state copied into attributes (typed text, checked boxes, selected
+options), is also parsed with the text renderer into :attr:`page`: the element
+table the tools, the oracles and the anchor read, the same as text mode's, so an
+element has the same number, and an episode the same actions, anchors and
+rewards, in both modes.
 
 Isolation: Chromium runs with background networking off and a resolver that
 resolves nothing but loopback, and every request of the page that is not to
@@ -22,9 +28,10 @@ import shutil
 import threading
 from typing import Any
 
+from agentgym.envs.web.aria import NumberedBox, annotate
 from agentgym.envs.web.client import ClientBase, PageLoadError
 from agentgym.envs.web.page import INTERACTIVE_SELECTOR, parse_page
-from agentgym.errors import ConfigError, InvalidActionError
+from agentgym.errors import DependencyUnavailableError, InvalidActionError
 
 __all__ = ["BrowserClient", "browser_available", "CHROMIUM_ARGS"]
 
@@ -61,7 +68,14 @@ _SNAPSHOT_JS = r"""(o) => {
     else if (el.tagName === 'OPTION') { if (el.selected) c.setAttribute('selected', ''); else c.removeAttribute('selected'); }
   });
   const root = o.root ? clone.querySelector(o.root) : null;
-  return (root || clone).outerHTML;
+  // The numbered elements' boxes, rounded as Playwright rounds the aria snapshot's boxes.
+  const boxes = Array.from(document.querySelectorAll('[data-agid]')).map(el => {
+    const r = el.getBoundingClientRect();
+    return [+el.getAttribute('data-agid'), Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)];
+  });
+  const h = document.scrollingElement || document.documentElement;
+  return {html: (root || clone).outerHTML, boxes, scrollY: Math.round(window.scrollY),
+          innerHeight: window.innerHeight, scrollHeight: h.scrollHeight};
 }"""
 
 
@@ -146,26 +160,32 @@ class BrowserClient(ClientBase):
     mode = "browser"
 
     def __init__(self, origin: str, timeout_s: float = 10.0, executable: str = "/usr/bin/chromium", *,
-                 navigation: bool = True, extra_root: str | None = None, root: str | None = None) -> None:
+                 navigation: bool = True, extra_root: str | None = None, root: str | None = None,
+                 aria_root: str | None = None, viewport_height: int = 720) -> None:
         reason = browser_available(executable)
         if reason:
-            raise ConfigError(f"mode='browser' cannot run: {reason}.")
+            raise DependencyUnavailableError(f"mode='browser' cannot run: {reason}.")
         super().__init__(origin)
         self.timeout_ms = timeout_s * 1000
         self.blocked: list[str] = []
         self.history: list[str] = []
         self.status = 200
         # Pages whose scripts are the task (MiniWoB): clicks never wait for a navigation, generic
-        # elements with text under ``extra_root`` are numbered too, hidden ones are left out and
-        # only ``root`` is rendered.
+        # elements with text under ``extra_root`` are numbered too, hidden ones are left out,
+        # only ``root`` is rendered and only ``aria_root``'s aria snapshot is shown.
         self.navigation = navigation
         self.snapshot_options = {"selector": INTERACTIVE_SELECTOR, "extraRoot": extra_root, "root": root,
                                  "visibility": extra_root is not None}
+        self.aria_root = aria_root or root or "body"
+        self.aria = ""  # the page's aria snapshot with boxes (see :mod:`~agentgym.envs.web.aria`)
+        self.boxes: dict[int, tuple[int, int, int, int]] = {}
+        self.scroll_y, self.viewport_height, self.page_height = 0, int(viewport_height), 0
         _close_deferred()
         self._thread = threading.get_ident()
         browser = _Chromium.acquire(executable)
         self._released = False
-        self.context = browser.new_context(service_workers="block", java_script_enabled=True)
+        self.context = browser.new_context(service_workers="block", java_script_enabled=True,
+                                           viewport={"width": 1280, "height": int(viewport_height)})
         self.context.route("**/*", self._route)
         self.context.set_default_timeout(self.timeout_ms)
         self.pg = self.context.new_page()
@@ -193,8 +213,30 @@ class BrowserClient(ClientBase):
             raise PageLoadError(f"the browser failed ({type(e).__name__})") from e
 
     def _snapshot(self) -> None:
-        html = self.pg.evaluate(_SNAPSHOT_JS, self.snapshot_options)
-        self.page = parse_page(html, self.pg.url, self.status)
+        # The aria tree first, then the numbering and boxes: one layout, no script runs between
+        # two synchronous evaluations of a static page (a MiniWoB page's timers may, rarely).
+        self.aria = self.pg.locator(self.aria_root).first.aria_snapshot(boxes=True)
+        snap = self.pg.evaluate(_SNAPSHOT_JS, self.snapshot_options)
+        self.page = parse_page(snap["html"], self.pg.url, self.status)
+        self.boxes = {int(b[0]): (int(b[1]), int(b[2]), int(b[3]), int(b[4])) for b in snap["boxes"]}
+        self.scroll_y, self.viewport_height = int(snap["scrollY"]), int(snap["innerHeight"])
+        self.page_height = int(snap["scrollHeight"])
+
+    def aria_text(self) -> str:
+        """The observation: the aria snapshot with element numbers, cut to the viewport."""
+        if self.page is None:
+            return ""
+        els = [NumberedBox(e.id, e.kind, e.label, self.boxes[e.id]) for e in self.page.elements.values()
+               if e.visible and e.id > 0 and e.id in self.boxes]
+        return annotate(self.aria, els, viewport_height=self.viewport_height)
+
+    def scroll(self, direction: str) -> bool:
+        """Scroll the real page by 80% of the viewport; ``False`` if it could not move."""
+        before = self.scroll_y
+        sign = 1 if direction == "down" else -1
+        self._run(lambda: self.pg.evaluate("(s) => window.scrollBy(0, s * Math.round(window.innerHeight * 0.8))",
+                                           sign), False)
+        return self.scroll_y != before
 
     def _run(self, fn: Any, navigates: bool) -> None:
         """Run a Playwright action (waiting for the navigation it starts), then snapshot."""
@@ -213,6 +255,13 @@ class BrowserClient(ClientBase):
             self._snapshot()
         except PlaywrightError as e:
             msg = str(e).splitlines()[0][:160]
+            if navigates:  # stop a load that timed out: committing later, it would abort the next one
+                try:  # through CDP: a page script (window.stop) would wait for the pending load
+                    cdp = self.context.new_cdp_session(self.pg)
+                    cdp.send("Page.stopLoading")
+                    cdp.detach()
+                except PlaywrightError:
+                    pass  # the browser is gone: the next reset relaunches it
             raise PageLoadError(f"the page did not load ({msg})") from e
 
     # -- navigation ------------------------------------------------------
@@ -229,7 +278,16 @@ class BrowserClient(ClientBase):
 
     # -- element actions ---------------------------------------------------
     def _loc(self, eid: int) -> Any:
-        return self.pg.locator(f'[data-agid="{int(eid)}"]')
+        from playwright.sync_api import Error as PlaywrightError
+
+        loc = self.pg.locator(f'[data-agid="{int(eid)}"]')
+        try:
+            count = loc.count()
+        except PlaywrightError as e:
+            raise PageLoadError(f"the browser failed ({str(e).splitlines()[0][:160]})") from e
+        if count == 0:  # the page's script removed it since the observation: a click on nothing
+            raise InvalidActionError(f"Element [{eid}] is no longer on the page.", kind="no_such_element")
+        return loc
 
     def click(self, eid: int) -> str | None:
         el = self.element(eid, None, "click")
@@ -239,7 +297,8 @@ class BrowserClient(ClientBase):
             navigates = self.navigation and not _same_document(el.href or "", self.pg.url)
         elif el.kind == "button" and el.form is not None and el.input_type == "submit":
             navigates = self.navigation
-        self._run(lambda: self._loc(eid).click(), navigates)
+        loc = self._loc(eid)
+        self._run(loc.click, navigates)
         return f"Element [{eid}] is focused." if el.kind in ("textbox", "textarea", "select") else None
 
     def fill(self, eid: int, text: str, submit: bool = False) -> None:
@@ -247,14 +306,16 @@ class BrowserClient(ClientBase):
         if submit and el.form is None:
             raise InvalidActionError(f"Element [{eid}] is not in a form; there is nothing to submit.",
                                      kind="wrong_element")
-        self._run(lambda: self._loc(eid).fill(text), False)
+        loc = self._loc(eid)
+        self._run(lambda: loc.fill(text), False)
         if submit:
-            self._run(lambda: self._loc(eid).press("Enter"), True)
+            self._run(lambda: loc.press("Enter"), True)
 
     def select(self, eid: int, value: str) -> None:
         el = self.element(eid, ("select",), "select an option of")
         v = self.option_value(el, value)
-        self._run(lambda: self._loc(eid).select_option(value=v), False)
+        loc = self._loc(eid)
+        self._run(lambda: loc.select_option(value=v), False)
 
     def screenshot(self) -> bytes:
         return self.pg.screenshot(type="png")

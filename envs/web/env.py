@@ -6,9 +6,15 @@ Both browse a real site served on loopback by a shared server process (see
 * ``mode="text"`` (default): pages fetched with ``httpx`` and rendered to
   compact text with numbered elements (:mod:`~agentgym.envs.web.page`).
 * ``mode="browser"``: Chromium driven by Playwright; the observation is the
-  live DOM rendered the same way, with the same numbers; every request that
-  is not to the site's loopback origin is blocked; ``screenshot=True`` adds a
-  PNG of the page to ``info["screenshot"]``.
+  page's accessibility snapshot (Playwright's ARIA snapshot, one line per node:
+  ``- link "Next >" [14]``) cut to the real viewport, with the element numbers
+  text mode shows on the nodes they belong to (:mod:`~agentgym.envs.web.aria`),
+  so the tools take the same numbers and an episode has the same actions,
+  anchors and rewards in both modes; ``scroll`` scrolls the page itself. Every
+  request that is not to the site's loopback origin is blocked;
+  ``screenshot=True`` adds a PNG of the viewport to ``info["screenshot"]``.
+  It needs Chromium and Playwright: without them ``make`` raises
+  :class:`~agentgym.errors.DependencyUnavailableError` with the fix.
 
 Tools (both sites): ``search(query)``, ``click(element)``,
 ``type(element, text, submit=False)``, ``select_option(element, value)``,
@@ -29,7 +35,8 @@ Metrics: ``exact_match``, ``f1``, ``pages_loaded``, ``load_errors``.
 
 Truncation: ``max_turns`` (30 shop, 20 wiki). State key: the page's route and
 sorted query parameters, its form state (the shop's selected options), and the
-scroll position, never the page text.
+scroll position (text mode: the first line shown; browser mode: ``scrollY`` in
+pixels), never the page text.
 
 Change log: v0 — first version.
 
@@ -58,7 +65,7 @@ from agentgym.envs.web.reward import check_wiki_weights, shop_reward, wiki_parts
 from agentgym.envs.web.shop_data import shop_db
 from agentgym.envs.web.tasks import ShopTasks, WikiTasks
 from agentgym.envs.web.wiki_data import wiki_db
-from agentgym.errors import ConfigError, InvalidActionError
+from agentgym.errors import ConfigError, DependencyUnavailableError, InvalidActionError
 from agentgym.rewards import FinalAnswerJudge
 
 __all__ = ["WebEnv", "WebShopEnv", "WebQAEnv"]
@@ -96,7 +103,8 @@ class WebEnv(AgentEnv):
     Args:
         mode: ``"text"`` (httpx) or ``"browser"`` (Playwright + Chromium).
         site_seed: Which generated site (catalogue or encyclopedia) to serve.
-        viewport_lines: Lines of page text shown at once (``scroll`` moves them).
+        viewport_lines: Text mode: lines of page text shown at once (``scroll`` moves them).
+        viewport_height: Browser mode: the viewport's height in CSS pixels (1280 wide).
         timeout_s: Time limit of one page load.
         screenshot: Browser mode: add the page's PNG (base64) to ``info["screenshot"]``.
         data_dir: Where the site databases are built (default ``$AGENTGYM_CACHE_DIR/web``).
@@ -106,18 +114,30 @@ class WebEnv(AgentEnv):
 
     site: ClassVar[str] = ""
 
-    def __init__(self, *, mode: Mode = "text", site_seed: int = 0, viewport_lines: int = 40, timeout_s: float = 10.0,
-                 screenshot: bool = False, data_dir: str | Path | None = None, chromium: str = "/usr/bin/chromium",
-                 **kwargs: Any) -> None:
+    def __init__(self, *, mode: Mode = "text", site_seed: int = 0, viewport_lines: int = 40,
+                 viewport_height: int = 900, timeout_s: float = 10.0, screenshot: bool = False,
+                 data_dir: str | Path | None = None, chromium: str = "/usr/bin/chromium", **kwargs: Any) -> None:
         if mode not in ("text", "browser"):
             raise ConfigError(f"mode must be 'text' or 'browser', got {mode!r}.")
         if viewport_lines < 5:
             raise ConfigError(f"viewport_lines must be >= 5, got {viewport_lines}.")
+        if not 200 <= viewport_height <= 4000:
+            raise ConfigError(f"viewport_height must be in [200, 4000] pixels, got {viewport_height}.")
         if not 0 < timeout_s <= 120:
             raise ConfigError(f"timeout_s must be in (0, 120], got {timeout_s}.")
+        if mode == "browser":
+            from agentgym.envs.web.browser import browser_available  # imports no playwright
+
+            reason = browser_available(chromium)
+            if reason:
+                raise DependencyUnavailableError(
+                    f"mode='browser' cannot run here: {reason}. Browser mode needs Debian's Chromium "
+                    "(apt-get install chromium) and Playwright (pip install 'agentgym[web]'); "
+                    "`playwright install` is not needed.")
         self.mode: Mode = mode
         self.site_seed = int(site_seed)
         self.viewport_lines = int(viewport_lines)
+        self.viewport_height = int(viewport_height)
         self.timeout_s = float(timeout_s)
         self.screenshot = bool(screenshot)
         self.data_dir = data_dir
@@ -173,7 +193,8 @@ class WebEnv(AgentEnv):
             else:
                 from agentgym.envs.web.browser import BrowserClient
 
-                client = BrowserClient(self.base_url, self.timeout_s, executable=self.chromium, **self.client_options())
+                client = BrowserClient(self.base_url, self.timeout_s, executable=self.chromium,
+                                       viewport_height=self.viewport_height, **self.client_options())
             self._res["client"] = client
 
     def close(self) -> None:
@@ -209,8 +230,16 @@ class WebEnv(AgentEnv):
         page = self.client.page
         if page is None:
             return "No page is open."
-        n = len(page.lines)
         head = f"Page: {self.display_url()}" + (f" (HTTP {page.status})" if page.status >= 400 else "")
+        if self.mode == "browser":
+            client: Any = self.client
+            parts = [note, head, client.aria_text()] if note else [head, client.aria_text()]
+            y, h, total = client.scroll_y, client.viewport_height, client.page_height
+            if total > h:
+                more = "; scroll down for more" if y + h < total else ""
+                parts.append(f"[pixels {y}-{min(total, y + h)} of {total}{more}]")
+            return "\n".join(parts)
+        n = len(page.lines)
         body = page.text(self.top, self.viewport_lines)
         parts = [note, head, body] if note else [head, body]
         if n > self.viewport_lines:
@@ -235,7 +264,8 @@ class WebEnv(AgentEnv):
         query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(u.query)))
         form = ";".join(f"{e.name}={'1' if e.checked else '0'}" if e.kind in ("checkbox", "radio") else f"{e.name}={e.value}"
                         for e in page.elements.values() if e.id > 0 and e.kind not in ("link", "button") and e.name)
-        return f"{self.task.id}|{u.path}?{query}|{form}|top={self.top}"
+        top = self.client.scroll_y if self.mode == "browser" else self.top  # type: ignore[attr-defined]
+        return f"{self.task.id}|{u.path}?{query}|{form}|top={top}"
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = super().step(action)
@@ -305,7 +335,15 @@ class WebEnv(AgentEnv):
         Args:
             direction: "down" or "up".
         """
-        assert self.client.page is not None
+        if self.client.page is None:
+            raise InvalidActionError("No page is open.")
+        if self.mode == "browser":  # the real page scrolls; the observation shows its viewport
+            client: Any = self.client
+            moved: list[bool] = []
+            note = self._navigate(lambda: moved.append(client.scroll(direction)))
+            if note is None and not moved[0]:
+                note = f"You are already at the {'bottom' if direction == 'down' else 'top'} of the page."
+            return note if self._terminated else self.observe(note)
         n, step = len(self.client.page.lines), max(1, self.viewport_lines - 5)
         top = min(max(0, n - self.viewport_lines), self.top + step) if direction == "down" else max(0, self.top - step)
         note = None if top != self.top else f"You are already at the {'bottom' if direction == 'down' else 'top'} of the page."

@@ -10,13 +10,20 @@ own time limit (LLM turns are slow) and starts the episode
 reward variables (``WOB_DONE_GLOBAL``, ``WOB_RAW_REWARD_GLOBAL``): the grading
 is MiniWoB++'s JavaScript, not ours.
 
-Observation: the task's instruction (``core.getUtterance()``) and the page's
-``#wrap`` rendered as text; form controls and every element of the task area
-with its own text are numbered (``[7] Submit``). Tools: ``click``, ``type``,
+Observation: the task's instruction (``core.getUtterance()``) and the aria
+snapshot of the task area (``#area``, see :mod:`~agentgym.envs.web.aria`); form
+controls and every element of the task area with its own text are numbered
+(``- button "Submit" [7]``; a clickable text without a node of its own is marked
+in its parent's text: ``- text: [1] Ut in id risus [2] ultricies``). Tools: ``click``, ``type``,
 ``select_option``, ``scroll``. Reward part ``task``: the page's raw reward
 (1 for success, -1 for failure, partial on the "soft" tasks); success = a
 positive reward; ``invalid_action``. Truncation: ``max_turns`` (10).
 Scripted solvers exist for the tasks in :data:`SOLVERS` (``oracle``).
+
+Needs Chromium, Playwright and the ``miniwob`` package: where one is missing,
+``make("MiniWoB-v0")`` raises :class:`~agentgym.errors.DependencyUnavailableError`
+saying how to install it (the env stays registered; the registry-wide contract
+test skips it with that message).
 
 Change log: v0 — first version.
 """
@@ -35,7 +42,7 @@ from agentgym import Task
 from agentgym.envs.web.client import PageLoadError
 from agentgym.envs.web.env import WebEnv
 from agentgym.envs.web.page import Element
-from agentgym.errors import ConfigError, did_you_mean
+from agentgym.errors import ConfigError, DependencyUnavailableError, did_you_mean
 from agentgym.tasks import TaskGenerator
 from agentgym.tools import ToolCall
 
@@ -60,11 +67,12 @@ def miniwob_html_dir() -> Path:
     """The ``html`` folder of the installed ``miniwob`` package."""
     spec = importlib.util.find_spec("miniwob")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("MiniWoB-v0 needs the miniwob package's task pages: pip install --no-deps miniwob "
-                          "(scripts/setup.sh does it).")
+        raise DependencyUnavailableError("MiniWoB-v0 needs the miniwob package's task pages: pip install "
+                                         "--no-deps miniwob (scripts/setup.sh does it).")
     html = Path(next(iter(spec.submodule_search_locations))) / "html"
     if not (html / "miniwob").is_dir():
-        raise ConfigError(f"the miniwob package at {html.parent} has no html/miniwob folder; reinstall it.")
+        raise DependencyUnavailableError(f"the miniwob package at {html.parent} has no html/miniwob folder; "
+                                         "reinstall it: pip install --no-deps --force-reinstall miniwob.")
     return html
 
 
@@ -113,9 +121,10 @@ class MiniWoBEnv(WebEnv):
             raise ConfigError(f"unknown MiniWoB task {task!r}.{did_you_mean(task, TASKS)} Registered: {', '.join(TASKS)}.")
         if mode != "browser":
             raise ConfigError("MiniWoB-v0 runs in mode='browser' only: its task pages are scripts.")
+        miniwob_html_dir()  # DependencyUnavailableError (with the fix) without the task pages
         self.page_task = task
         self.episodes_on_page = 0
-        super().__init__(mode="browser", timeout_s=timeout_s, **kwargs)
+        super().__init__(mode="browser", timeout_s=timeout_s, **kwargs)  # ... or without a browser
 
     def make_generator(self, seed: int) -> MiniWoBTasks:
         return MiniWoBTasks(seed, self.page_task)
@@ -124,7 +133,8 @@ class MiniWoBEnv(WebEnv):
         return miniwob_html_dir()
 
     def client_options(self) -> dict[str, Any]:
-        return {"navigation": False, "extra_root": "#area", "root": "#wrap"}
+        # The observation's tree is the task area's: the instruction is shown once, above it.
+        return {"navigation": False, "extra_root": "#area", "root": "#wrap", "aria_root": "#area"}
 
     def on_reset(self, task: Task) -> str:
         self._ensure_resources()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import signal
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -11,12 +14,14 @@ import pytest
 
 import agentgym
 from agentgym.envs.web import server as site_server
+from agentgym.envs.web.aria import NumberedBox, annotate
 from agentgym.envs.web.env import WebQAEnv, WebShopEnv
 from agentgym.envs.web.page import parse_page
 from agentgym.envs.web.reward import shop_reward
 from agentgym.envs.web.shop_data import build_catalogue
 from agentgym.envs.web.tasks import ShopTasks, WikiTasks
 from agentgym.envs.web.wiki_data import build_world
+from agentgym.errors import DependencyUnavailableError
 from agentgym.suites import get_suite
 from agentgym.tools import ToolCall
 
@@ -314,6 +319,63 @@ def test_missing_page_and_dead_server() -> None:
         assert "Page: /" in obs and env._res["server"].running
     finally:
         env.close()
+
+
+def test_a_page_that_times_out_is_an_error_observation() -> None:
+    env = WebQAEnv(split="val", timeout_s=1.0)
+    try:
+        env.reset(options={"task_index": 0})
+        proc = env._res["server"].proc
+        os.kill(proc.pid, signal.SIGSTOP)  # the server hangs: it accepts nothing, answers nothing
+        try:
+            obs, reward, terminated, truncated, info = env.step(C("search", query="university"))
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        assert obs.startswith("Error: the page /w/search timed out") and info["action_valid"]
+        assert reward == 0.0 and not terminated and env.load_errors == 1
+        obs, *_, info = env.step(C("search", query="university"))  # the server is back
+        assert obs.startswith("Page: /w/search?q=university") and env.load_errors == 1
+    finally:
+        env.close()
+
+
+def test_browser_mode_without_a_browser_is_a_dependency_error_with_the_fix() -> None:
+    for make in (lambda: WebShopEnv(mode="browser", chromium="/nonexistent/chromium"),
+                 lambda: agentgym.make("MiniWoB-v0", task="click-test", chromium="/nonexistent/chromium")):
+        with pytest.raises(DependencyUnavailableError, match=r"apt-get install chromium.*pip install 'agentgym\[web\]'"):
+            make()
+
+
+def test_miniwob_is_registered_and_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MiniWoB-v0 is always registered; without its pages or a browser, make() raises
+    DependencyUnavailableError (the registry-wide contract test skips it with the message)."""
+    assert "agentgym/MiniWoB-v0" in {info.id for info in agentgym.list_envs()}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "miniwob" else real(name, *a))
+    with pytest.raises(DependencyUnavailableError, match="pip install --no-deps miniwob"):
+        agentgym.make("MiniWoB-v0", task="click-test")
+
+
+def test_aria_numbers_go_to_the_node_with_the_elements_role_and_box() -> None:
+    snap = "\n".join([
+        '- list [box=8,8,600,19]:',
+        '  - listitem [box=48,8,300,19]:',  # the same box as its link: the link takes the number
+        '    - link "A" [box=48,8,300,19]:',
+        '      - /url: /a',
+        '- paragraph [box=8,40,600,19]: Lorem ipsum dolor',  # a clickable span merged into this text
+        "- 'tab \"Tab #1\"' [box=8,70,50,19]",
+        '- button "Below" [box=8,900,50,19]',
+    ])
+    els = [NumberedBox(1, "link", "A", (48, 8, 300, 19)), NumberedBox(2, "clickable", "ipsum", (60, 40, 40, 19)),
+           NumberedBox(3, "clickable", "Tab #1", (8, 70, 50, 19)), NumberedBox(4, "button", "Below", (8, 900, 50, 19)),
+           NumberedBox(5, "clickable", "nowhere", (8, 120, 50, 19))]
+    out = annotate(snap, els, viewport_height=600)
+    assert out.splitlines() == [
+        "- list:", "  - listitem:", '    - link "A" [1]', "- paragraph: Lorem [2] ipsum dolor",
+        '- tab "Tab #1" [3]', '- [5] clickable "nowhere"',
+    ]
+    below = annotate(snap, els, viewport_height=1000)
+    assert '- button "Below" [4]' in below
 
 
 def _port_open(port: int) -> bool:

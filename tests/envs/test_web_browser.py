@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import os
+import re
+import signal
 import socket
 import threading
 from typing import Any
@@ -43,10 +45,23 @@ def _transcripts(cls: type[WebEnv], indices: range, **kwargs: Any) -> dict[str, 
     return out
 
 
+def _without_observations(transcript: list[tuple]) -> list[Any]:
+    """Actions, rewards, terminated, truncated, anchors, validity and metrics: all but the page text."""
+    first, *steps, metrics = transcript
+    return [first[1], *[(a, r, term, trunc, anchor, valid) for a, _, r, term, trunc, anchor, valid in steps], metrics]
+
+
 def _check_agree(runs: dict[str, list[list[tuple]]]) -> None:
     for text, browser in zip(runs["text"], runs["browser"], strict=True):
-        assert text == browser  # observations, rewards, anchors, metrics: step by step
+        # The same actions (the oracle reads element numbers), anchors and rewards, step by step.
+        assert _without_observations(text) == _without_observations(browser)
         assert text[-1]["success"] == 1.0 and text[-1]["return"] == pytest.approx(1.0)
+        # Browser observations are the aria snapshot (``- textbox "Search ..." [1]``), text mode's
+        # the rendered HTML (``[1] textbox "Search ..." = ""``): both number the search box 1.
+        for (_, b_obs, *_), (_, t_obs, *_) in zip(browser[1:-1], text[1:-1], strict=True):
+            if "Page: " in t_obs:
+                assert re.search(r'^ *- textbox "Search[^"]*" \[1\]', b_obs, re.M) and "[1] textbox" not in b_obs
+                assert "[1] textbox" in t_obs
 
 
 def test_shop_oracle_same_episodes_in_both_modes() -> None:
@@ -198,3 +213,77 @@ def test_an_env_dropped_without_close_is_closed_later_never_inside_playwright() 
         assert client._released and threading.get_ident() not in browser._DEFERRED
     finally:
         other.close()
+
+
+def test_scroll_moves_the_real_page_and_the_observation_shows_its_viewport() -> None:
+    env = WebQAEnv(split="val", mode="browser", viewport_height=300)
+    try:
+        env.reset(options={"task_index": 0})
+        obs, *_, info = env.step(C("search", query="company"))
+        assert re.search(r"\[pixels 0-300 of \d+; scroll down for more\]", obs) and "top=0" in info["anchor"]
+        assert 'textbox "Search the wiki" [1]' in obs
+        last_top = [int(n) for n in re.findall(r"\[(\d+)\]", obs)][-1]
+        obs2, *_, info2 = env.step(C("scroll", direction="down"))
+        y = env.client.pg.evaluate("() => window.scrollY")
+        assert info2["action_valid"] and y == 240 and "top=240" in info2["anchor"]  # 80% of the viewport
+        assert "[pixels 240-540 of" in obs2 and 'textbox "Search the wiki" [1]' not in obs2  # scrolled away
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", obs2)]
+        assert numbers and max(numbers) > last_top  # elements below the first screen came into view
+        # An element out of view can still be clicked (Chromium scrolls it into view), as in text mode.
+        while "scroll down for more" in obs2:
+            obs2, *_ = env.step(C("scroll", direction="down"))
+        obs3, *_, info3 = env.step(C("scroll", direction="down"))
+        assert "already at the bottom" in obs3 and info3["action_valid"]
+        for _ in range(20):
+            obs4, *_, info4 = env.step(C("scroll", direction="up"))
+            if "already at the top" in obs4:
+                break
+        assert "top=0" in info4["anchor"] and 'textbox "Search the wiki" [1]' in obs4
+    finally:
+        env.close()
+
+
+def test_bad_element_actions_are_invalid_in_browser_mode() -> None:
+    env = WebShopEnv(split="val", mode="browser")
+    try:
+        env.reset(options={"task_index": 0})
+        cases = [
+            (C("click", element=999), "no_such_element"),
+            (C("click", element=0), "no_such_element"),
+            (C("type", element=3, text="x"), "wrong_element"),  # a link
+            (C("select_option", element=2, value="x"), "wrong_element"),  # a button
+            ('click(element="abc")', "bad_arguments"),
+            ("click(element=", "parse_error"),
+        ]
+        for action, kind in cases:
+            obs, reward, terminated, truncated, info = env.step(action)
+            assert obs.startswith("Error") and not info["action_valid"] and not terminated, (action, obs)
+            assert info["error"] == kind or kind in ("bad_arguments", "parse_error"), (action, info["error"])
+        # A click on nothing: the page's own script removed the element the observation showed.
+        env.client.pg.evaluate("() => document.querySelector('[data-agid=\"3\"]').remove()")
+        obs, reward, *_, info = env.step(C("click", element=3))
+        assert not info["action_valid"] and info["error"] == "no_such_element" and "no longer on the page" in obs
+        obs, *_, info = env.step(C("search", query="boots"))  # the env is still usable
+        assert info["action_valid"] and "Page: /search?q=boots" in obs
+    finally:
+        env.close()
+
+
+def test_a_page_that_errors_or_times_out_is_an_error_observation_in_browser_mode() -> None:
+    env = WebShopEnv(split="val", mode="browser", timeout_s=1.0)
+    try:
+        env.reset(options={"task_index": 0})
+        env.client.open(f"{env.base_url}/s/{env.sid}/item/NOPE")  # the site's own 404 page
+        assert "(HTTP 404)" in env.observe() and "no such product" in env.observe()
+        proc = env._res["server"].proc
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            obs, reward, terminated, truncated, info = env.step(C("search", query="boots"))
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        assert obs.startswith("Error: the page did not load") and "Timeout" in obs
+        assert info["action_valid"] and reward == 0.0 and not terminated and env.load_errors == 1
+        obs, *_, info = env.step(C("search", query="boots"))
+        assert obs.startswith("Page: /search?q=boots") and info["action_valid"]
+    finally:
+        env.close()
