@@ -5,7 +5,10 @@ Runs the same few training iterations (same seed, tasks and rollouts) with
 GRPO and with each added method, and prints the median per-iteration times the
 trainer logs: rollout, advantages, the no-grad passes before the update
 (``time/precompute``: EMPG's step-entropy pass lives there), the update, and the
-whole iteration.
+whole iteration. EPO records the step entropies in that pre-update pass (its
+loss terms ride on the update's own forward); SPA's progress-estimator pass
+(hidden states at the turn ends, the head's prediction and fit) is
+``time/spa``, part of ``time/scoring``.
 
     python scripts/bench_methods.py                      # tiny model, AskToAct easy
     python scripts/bench_methods.py --policy hf:runs/asktoact_easy_sft --iterations 4
@@ -29,8 +32,10 @@ METHODS: dict[str, dict[str, object]] = {
     "raft": {"estimator": "raft"},
     "stratified": {"estimator": "stratified"},
     "grpo + curriculum": {"estimator": "grpo", "curriculum": True},
+    "grpo + epo": {"estimator": "grpo", "epo": True},
+    "spa": {"estimator": "spa"},
 }
-KEYS = ("time/rollout", "time/advantages", "time/precompute", "time/update", "time/iteration")
+KEYS = ("time/rollout", "time/spa", "time/advantages", "time/precompute", "time/update", "time/iteration")
 
 
 def main() -> None:
@@ -57,11 +62,12 @@ def main() -> None:
         rows[name] = {k: statistics.median(m.get(k, 0.0) for m in metrics) for k in KEYS}
         rows[name]["turns"] = statistics.median(m["rollout/env_steps"] for m in metrics)
         print(json.dumps({name: rows[name]}), flush=True)
-    print("| method | turns | rollout | advantages | pre-update passes | update | iteration |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| method | turns | rollout | progress estimator | advantages | pre-update passes | update | iteration |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
-        print(f"| {name} | {r['turns']:.0f} | {r['time/rollout']:.2f} s | {r['time/advantages'] * 1e3:.1f} ms | "
-              f"{r['time/precompute']:.2f} s | {r['time/update']:.2f} s | {r['time/iteration']:.2f} s |")
+        print(f"| {name} | {r['turns']:.0f} | {r['time/rollout']:.2f} s | {r['time/spa']:.2f} s | "
+              f"{r['time/advantages'] * 1e3:.1f} ms | {r['time/precompute']:.2f} s | {r['time/update']:.2f} s | "
+              f"{r['time/iteration']:.2f} s |")
 
 
 if __name__ == "__main__":

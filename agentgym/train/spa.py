@@ -49,6 +49,18 @@ def progress_loss(sums: torch.Tensor, outcomes: torch.Tensor) -> torch.Tensor:
     return ((sums - outcomes) ** 2).mean()
 
 
+def _last_hidden(model: Any, ids: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+    """The last layer's hidden states (after the final norm): through the
+    decoder alone where the model exposes it (no ``(b, L, vocab)`` logits, which
+    dominate a small model's forward), else from ``output_hidden_states``."""
+    decoder = model.get_decoder() if callable(getattr(model, "get_decoder", None)) else None
+    if isinstance(decoder, torch.nn.Module):
+        out = decoder(input_ids=ids, attention_mask=attn)
+        if getattr(out, "last_hidden_state", None) is not None:
+            return out.last_hidden_state
+    return model(input_ids=ids, attention_mask=attn, output_hidden_states=True).hidden_states[-1]
+
+
 class ProgressEstimator:
     """The head, its optimizer, and the passes that feed them."""
 
@@ -73,6 +85,7 @@ class ProgressEstimator:
                                     members=idx)
                 rows.extend((i, row) for row in packed)
         device = next(model.parameters()).device
+        rows.sort(key=lambda r: len(r[1].ids))  # rows of similar length share a batch: less padding
         for start in range(0, len(rows), micro_batch_size):
             chunk = rows[start : start + micro_batch_size]
             width = max(len(r.ids) for _, r in chunk)
@@ -81,8 +94,7 @@ class ProgressEstimator:
             for b, (_, row) in enumerate(chunk):
                 ids[b, : len(row.ids)] = torch.tensor(row.ids)
                 attn[b, : len(row.ids)] = 1
-            hidden = model(input_ids=ids.to(device), attention_mask=attn.to(device),
-                           output_hidden_states=True).hidden_states[-1]  # (b, L, H)
+            hidden = _last_hidden(model, ids.to(device), attn.to(device))  # (b, L, H)
             for b, (i, row) in enumerate(chunk):
                 for (_, end), t in zip(row.spans, row.members, strict=True):
                     out[i][t] = hidden[b, end - 1].float().cpu()
