@@ -10,8 +10,10 @@ from agentgym.train.run import TrainingRun
 
 
 def _run(task_env, rank: int = 0, world: int = 1) -> SimpleNamespace:
-    # TrainingRun.tasks reads only these two fields of the run.
-    return SimpleNamespace(task_env=task_env, dist=SimpleNamespace(rank=rank, world=world))
+    # TrainingRun.tasks reads only these two fields of the run (and its own _task).
+    run = SimpleNamespace(task_env=task_env, dist=SimpleNamespace(rank=rank, world=world))
+    run._task = lambda key, split: TrainingRun._task(run, key, split)
+    return run
 
 
 def test_trainer_tasks_honour_a_fixed_task_list() -> None:
