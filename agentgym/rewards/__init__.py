@@ -1,7 +1,7 @@
 """``agentgym.rewards``: composable reward parts and LLM-generated rewards.
 
 * :mod:`~agentgym.rewards.compose`: :class:`Part`, :class:`Reward` (named
-  parts, weights, gates, per-turn and outcome parts), :class:`Unavailable`.
+  parts, weights, gates, per-turn and outcome parts), :class:`Unavailable`, :class:`VetoReward`.
 * :mod:`~agentgym.rewards.env`: how an unavailable part travels
   (:class:`RewardReporting`, :func:`mask_unavailable`).
 * :mod:`~agentgym.rewards.judge`: :class:`LLMJudge` on any policy backend.
@@ -16,7 +16,7 @@ Light to import: no model is loaded until a judge is called.
 from __future__ import annotations
 
 from agentgym.rewards.answer import ANSWER_RUBRIC, AnswerContext, FinalAnswerJudge, answer_part
-from agentgym.rewards.compose import Part, Reward, Scored, Unavailable
+from agentgym.rewards.compose import Part, Reward, Scored, Unavailable, VetoReward, When
 from agentgym.rewards.ensemble import JudgeEnsemble
 from agentgym.rewards.env import UNAVAILABLE_KEY, RewardReporting, mask_unavailable
 from agentgym.rewards.hardening import Defences
@@ -24,5 +24,5 @@ from agentgym.rewards.judge import JudgeInput, LLMJudge, Rubric, Verdict, parse_
 
 __all__ = [
     "ANSWER_RUBRIC", "AnswerContext", "FinalAnswerJudge", "answer_part", "Defences", "JudgeEnsemble", "JudgeInput", "LLMJudge", "Part", "Reward", "RewardReporting", "Rubric",
-    "Scored", "UNAVAILABLE_KEY", "Unavailable", "Verdict", "mask_unavailable", "parse_verdict",
+    "Scored", "UNAVAILABLE_KEY", "Unavailable", "Verdict", "VetoReward", "When", "mask_unavailable", "parse_verdict",
 ]

@@ -15,6 +15,9 @@ contract says. What a part may do:
   wrong query.
 * **weight 0**: the part is skipped, unless ``keep_zero_weight`` (then it is
   reported as ``0.0``). ``omit_zero``: a raw value of 0 is not reported.
+* **veto**: :class:`VetoReward` adds one part that cancels the others when a
+  condition holds (a policy-breaking call ran): it is minus their sum, so the
+  step scores 0 while ``reward_parts`` still show what the rest earned.
 * **unavailable**: a function may return :class:`Unavailable` (a judge that
   timed out or answered garbage). The part is then *not* reported as any
   number: it is left out of ``reward_parts`` and recorded in
@@ -44,7 +47,7 @@ from typing import Any, Literal
 
 from agentgym.errors import ConfigError
 
-__all__ = ["Part", "Reward", "Scored", "Unavailable"]
+__all__ = ["Part", "Reward", "Scored", "Unavailable", "VetoReward", "When"]
 
 When = Literal["turn", "outcome"]
 
@@ -172,3 +175,53 @@ class Reward:
         inner = ", ".join(f"{p.name}({p.when}, w={p.weight:g}{', gate=' + p.gate if p.gate else ''})"
                           for p in self.parts)
         return f"Reward([{inner}])"
+
+
+class VetoReward(Reward):
+    """A :class:`Reward` with one more part that cancels the others.
+
+    When ``vetoed(ctx)`` holds, part ``veto`` is minus the sum of the scored
+    parts (of the kind ``when`` being scored), so the step's reward is 0 while
+    the other parts stay reported (what the episode would have earned);
+    otherwise it is not reported. The veto has no weight: it is not a weighted
+    sum, and ``with_weights`` refuses one (``TrainConfig.reward_weights=
+    {veto: 0}`` trains without it, since trainer weights act on reported parts).
+
+    >>> r = VetoReward([Part("ok", lambda c: c[0])], veto="forbidden", vetoed=lambda c: c[1])
+    >>> r.score((1, True)).parts, r.score((1, False)).parts
+    ({'ok': 1.0, 'forbidden': -1.0}, {'ok': 1.0})
+    >>> r.with_weights({"forbidden": 2.0})
+    Traceback (most recent call last):
+    ...
+    agentgym.errors.ConfigError: 'forbidden' cancels the other parts and has no weight; ...
+    """
+
+    def __init__(self, parts: Sequence[Part], *, veto: str, vetoed: Callable[[Any], bool],
+                 when: When = "outcome") -> None:
+        super().__init__(parts)
+        if veto in super().names:
+            raise ConfigError(f"the veto part {veto!r} is also an ordinary part; give it another name.")
+        if when not in ("turn", "outcome"):
+            raise ConfigError(f"veto {veto!r}: when must be 'turn' or 'outcome', got {when!r}.")
+        self.veto, self.vetoed, self.veto_when = veto, vetoed, when
+
+    @property
+    def names(self) -> list[str]:
+        return [*super().names, self.veto]
+
+    def with_weights(self, weights: Mapping[str, float] | None) -> VetoReward:
+        if weights and self.veto in weights:
+            raise ConfigError(f"{self.veto!r} cancels the other parts and has no weight; to train without it, "
+                              f"set TrainConfig.reward_weights={{{self.veto!r}: 0.0}}.")
+        base = super().with_weights(weights)
+        return VetoReward(base.parts, veto=self.veto, vetoed=self.vetoed, when=self.veto_when)
+
+    def score(self, ctx: Any, when: When | None = None) -> Scored:
+        out = super().score(ctx, when)
+        if when in (None, self.veto_when) and self.vetoed(ctx):
+            out.parts[self.veto] = -out.total
+        return out
+
+    def __repr__(self) -> str:
+        parts = super().__repr__().removeprefix("Reward(").removesuffix(")")
+        return f"VetoReward({parts}, veto={self.veto!r})"

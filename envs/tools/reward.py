@@ -22,7 +22,7 @@ At the end of an episode (the reply to the user's last request) four checks run:
   (numbers with thousands separators removed, any of the listed forms);
 * **forbidden** — a call that broke the domain policy was executed.
 
-Reward parts (:data:`REWARD`, a :class:`VetoReward` of outcome parts scored on
+Reward parts (:data:`REWARD`, a :class:`agentgym.rewards.VetoReward` of outcome parts scored on
 a :class:`Graded`; ``env.reward`` is it with the env's weights): ``state``,
 ``calls``, ``message`` (raw 0/1; weights ``1/3`` each by default,
 ``reward_weights=`` to change them; always reported, 0.0 included) and, with
@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -59,8 +59,7 @@ from agentgym.envs.tools.backends.base import Api, Backend
 from agentgym.envs.tools.schema import validate_value
 from agentgym.envs.tools.store import canonical
 from agentgym.errors import ConfigError
-from agentgym.rewards import Part, Reward, Scored
-from agentgym.rewards.compose import When
+from agentgym.rewards import Part, VetoReward
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -122,48 +121,6 @@ class Graded:
     message_ok: bool
     partial: float = 0.0
     forbidden: tuple[str, ...] = ()
-
-
-class VetoReward(Reward):
-    """A :class:`~agentgym.rewards.Reward` with one more part that cancels the others.
-
-    When ``vetoed(ctx)`` holds, part ``veto`` is minus the sum of the scored
-    parts (of the kind being scored), so the step's reward is 0 while the
-    other parts stay reported; otherwise it is not reported. The veto has no
-    weight: it is not a weighted sum, and ``with_weights`` refuses one.
-
-    >>> r = VetoReward([Part("ok", lambda c: c[0])], veto="forbidden", vetoed=lambda c: c[1])
-    >>> r.score((1, True)).parts, r.score((1, False)).parts
-    ({'ok': 1.0, 'forbidden': -1.0}, {'ok': 1.0})
-    """
-
-    def __init__(self, parts: Sequence[Part], *, veto: str, vetoed: Callable[[Any], bool],
-                 when: When = "outcome") -> None:
-        super().__init__(parts)
-        if veto in super().names:
-            raise ConfigError(f"the veto part {veto!r} is also an ordinary part; give it another name.")
-        self.veto, self.vetoed, self.veto_when = veto, vetoed, when
-
-    @property
-    def names(self) -> list[str]:
-        return [*super().names, self.veto]
-
-    def with_weights(self, weights: Mapping[str, float] | None) -> VetoReward:
-        if weights and self.veto in weights:
-            raise ConfigError(f"{self.veto!r} cancels the other parts and has no weight; to train without it, "
-                              f"set TrainConfig.reward_weights={{{self.veto!r}: 0.0}}.")
-        base = super().with_weights(weights)
-        return VetoReward(base.parts, veto=self.veto, vetoed=self.vetoed, when=self.veto_when)
-
-    def score(self, ctx: Any, when: When | None = None) -> Scored:
-        out = super().score(ctx, when)
-        if when in (None, self.veto_when) and self.vetoed(ctx):
-            out.parts[self.veto] = -out.total
-        return out
-
-    def __repr__(self) -> str:
-        parts = super().__repr__().removeprefix("Reward(").removesuffix(")")
-        return f"VetoReward({parts}, veto={self.veto!r})"
 
 
 def build_reward(weights: Mapping[str, float] = DEFAULT_WEIGHTS, partial_reward: float = 0.0) -> VetoReward:
