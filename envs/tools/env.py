@@ -23,7 +23,10 @@ reply — ``state``, ``calls``, ``message`` (raw 0/1, weight 1/3 each by default
 three scaled by ``1 - partial_reward``), and ``forbidden``, a veto computed from
 the others (minus their sum when a policy-breaking call ran, so the episode
 scores 0; not reported otherwise) — plus ``invalid_action`` (base class) per
-invalid action.
+invalid action. With ``answer_judge=``, an LLM judge also reads each reply that
+must carry facts against the gold reply: part ``answer_judge`` (gated on
+``message``; :class:`.reward.ReplyJudge`), metrics ``judge_pass``,
+``judge_verifier`` and ``reward_unavailable``.
 After grading, ``env.verdict`` holds the three checks and ``env.why`` the first reason
 for a failure ("extra call: add_order_note", "forbidden: ...").
 Termination: the reply to the last request. Truncation: ``max_turns`` (20; a
@@ -57,6 +60,7 @@ from agentgym.envs.tools.reward import (
     Executed,
     GoldCalls,
     Graded,
+    ReplyJudge,
     build_reward,
     check_calls,
     check_message,
@@ -71,6 +75,7 @@ from agentgym.envs.tools.tasks import CATEGORIES, ToolCallsTasks
 from agentgym.envs.tools.user import UserView, load_user
 from agentgym.errors import ActionError, ArgumentError, ConfigError, UnknownToolError, did_you_mean
 from agentgym.parsing import FORMAT_HINT, parse_tool_calls
+from agentgym.rewards import RewardReporting
 from agentgym.tools import tool_specs
 
 __all__ = ["ToolCallsEnv"]
@@ -95,7 +100,7 @@ class _StepLog:
     pending: tuple[str, str] | None = None  # ("ask" | "respond", text): applied after the last call
 
 
-class ToolCallsEnv(AgentEnv):
+class ToolCallsEnv(RewardReporting, AgentEnv):
     """See the module docstring. Keyword arguments (the rest go to :class:`~agentgym.AgentEnv`):
 
     Args:
@@ -107,6 +112,12 @@ class ToolCallsEnv(AgentEnv):
             ``env.reward`` with ``Reward.with_weights``, after the ``1 - partial_reward`` scale).
         partial_reward: Weight ``w`` of the ToolRL-style ``toolrl`` part (0: off).
         max_calls_per_turn: Most tool calls in one action.
+        answer_judge: Also judge each reply that must carry facts against the gold
+            reply with an LLM judge (a spec such as ``"hf:smollm2-135m"``, an
+            ``LLMJudge`` or a ``JudgeEnsemble``): reward part ``answer_judge``,
+            gated on ``message``; metrics ``judge_pass``, ``judge_verifier``,
+            ``reward_unavailable`` (see :class:`.reward.ReplyJudge`).
+        answer_judge_weight: That part's weight (0: a monitor that changes no reward).
     """
 
     family = "tools"
@@ -128,6 +139,8 @@ class ToolCallsEnv(AgentEnv):
         partial_reward: float = 0.0,
         max_calls_per_turn: int = 16,
         allow_multiple_calls: bool = True,
+        answer_judge: Any = None,
+        answer_judge_weight: float = 1.0,
         **kwargs: Any,
     ) -> None:
         if category is not None and category not in CATEGORIES:
@@ -139,7 +152,9 @@ class ToolCallsEnv(AgentEnv):
         self.category = category
         self.weights = check_weights(reward_weights)
         self.partial_reward = float(partial_reward)
-        self.reward = build_reward(self.weights, self.partial_reward)
+        self.reply_judge = None if answer_judge is None else ReplyJudge(answer_judge, weight=answer_judge_weight)
+        self.reports_unavailable = self.reply_judge is not None and self.reply_judge.weight > 0
+        self.reward = build_reward(self.weights, self.partial_reward, self.reply_judge)
         self.max_calls_per_turn = int(max_calls_per_turn)
         super().__init__(allow_multiple_calls=allow_multiple_calls, **kwargs)
         self.user = load_user(user)
@@ -184,6 +199,8 @@ class ToolCallsEnv(AgentEnv):
         self._reads_text = ""
         self.verdict: dict[str, float] = {"state_match": 0.0, "calls_match": 0.0, "message_match": 0.0}
         self.why = ""
+        if self.reply_judge is not None:
+            self.reply_judge.reset()
         return self.user.request(self._view())
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -216,6 +233,8 @@ class ToolCallsEnv(AgentEnv):
             "questions_asked": float(self.questions),
             "unneeded_questions": float(self.unneeded_questions),
             "user_turns": float(len(self.replies)),
+            **(self.reply_judge.metrics(self.verdict["message_match"]) if self.reply_judge is not None else {}),
+            **self.unavailable_metrics(),
         }
 
     def backend_digest(self) -> str:
@@ -401,7 +420,10 @@ class ToolCallsEnv(AgentEnv):
                 partial = float(not any(s.get("calls") for turn in self.turns for s in turn["steps"]))
         if self.forbidden:
             self.why = "forbidden: " + "; ".join(self.forbidden)
-        self.reward.apply(self, Graded(state_ok, calls_ok, message_ok, partial, tuple(self.forbidden)))
+        replies = () if self.reply_judge is None else tuple(
+            (turn["request"], self.replies.get(t, ""), turn["steps"][-1]["respond"])
+            for t, turn in enumerate(self.turns) if turn["required"])
+        self.reward.apply(self, Graded(state_ok, calls_ok, message_ok, partial, tuple(self.forbidden), replies))
         self.finish(success=state_ok and calls_ok and message_ok and not self.forbidden)
 
 

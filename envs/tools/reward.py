@@ -59,13 +59,14 @@ from agentgym.envs.tools.backends.base import Api, Backend
 from agentgym.envs.tools.schema import validate_value
 from agentgym.envs.tools.store import canonical
 from agentgym.errors import ConfigError
-from agentgym.rewards import Part, VetoReward
+from agentgym.rewards import Part, Unavailable, VetoReward
 
 __all__ = [
     "DEFAULT_WEIGHTS",
     "REWARD",
     "Executed",
     "Graded",
+    "ReplyJudge",
     "VetoReward",
     "build_reward",
     "GoldCalls",
@@ -121,14 +122,92 @@ class Graded:
     message_ok: bool
     partial: float = 0.0
     forbidden: tuple[str, ...] = ()
+    #: (user request, the agent's reply, the gold reply) of each user turn whose reply must carry facts
+    replies: tuple[tuple[str, str, str], ...] = ()
 
 
-def build_reward(weights: Mapping[str, float] = DEFAULT_WEIGHTS, partial_reward: float = 0.0) -> VetoReward:
+def build_reward(weights: Mapping[str, float] = DEFAULT_WEIGHTS, partial_reward: float = 0.0,
+                 reply_judge: ReplyJudge | None = None) -> VetoReward:
     """ToolCalls-v0's reward with check weights ``weights`` (see :func:`check_weights`)
-    and ToolRL weight ``partial_reward`` (the check weights are scaled by ``1 - w``)."""
+    and ToolRL weight ``partial_reward`` (the check weights are scaled by ``1 - w``);
+    with ``reply_judge``, its ``answer_judge`` part too (before the veto, so a
+    policy-breaking episode still scores 0)."""
     scale = 1.0 - partial_reward
-    return REWARD.with_weights({"state": scale * weights["state"], "calls": scale * weights["calls"],
-                                "message": scale * weights["message"], "toolrl": partial_reward})
+    reward = REWARD.with_weights({"state": scale * weights["state"], "calls": scale * weights["calls"],
+                                  "message": scale * weights["message"], "toolrl": partial_reward})
+    if reply_judge is None:
+        return reward
+    return VetoReward([*reward.parts, reply_judge.part()], veto=reward.veto, vetoed=reward.vetoed,
+                      when=reward.veto_when)
+
+
+class ReplyJudge:
+    """The ``answer_judge`` part of ToolCalls-v0 (``answer_judge=``): an LLM judge
+    reads each reply that must carry facts and compares it with the gold reply.
+
+    The programmatic ``message`` check only finds the required facts in a reply
+    ("processing", "30"); it cannot tell "ORD-1 is processing" from "ORD-1 is
+    not processing anymore", a hedge, or a reply padded with false claims. The
+    judge can. The part is **gated on** ``message`` (it runs only when every
+    required fact is there: the "agreement with the reference" defence, done by
+    the verifier, so a reply that fools the judge cannot pass without the
+    facts), and its raw value is 1.0 when the judge accepts every such reply
+    (batched in one judge call), 0.0 when it rejects one, 1.0 when no reply had
+    to carry facts (nothing to judge, as ``message`` is then 1.0), and
+    unavailable when the judge could not answer (the env reports it in
+    ``reward_unavailable`` and the episode is masked out of training; with
+    weight 0 it is just not judged). Episode metrics: ``judge_pass`` (the verdict, when something was
+    judged) and ``judge_verifier`` (``message_match``, what the trainer and
+    ``agentgym eval`` compare it with).
+
+    Args:
+        judge: An :class:`~agentgym.rewards.LLMJudge` or
+            :class:`~agentgym.rewards.JudgeEnsemble` (used as given), or a
+            backend spec (``"hf:..."``, ``"openai:URL#MODEL"``,
+            ``"package.module:Class"``) judged with
+            :data:`agentgym.rewards.ANSWER_RUBRIC` behind the default defences
+            except word agreement with the gold reply (one phrasing among many;
+            the ``message`` gate checks the facts).
+        weight: The part's weight (added on top of the checks, so the oracle
+            scores ``1 + weight``); 0 judges and reports ``judge_pass`` without
+            changing the reward (a monitor only).
+    """
+
+    name = "answer_judge"
+
+    def __init__(self, judge: Any, *, weight: float = 1.0) -> None:
+        from agentgym.rewards import ANSWER_RUBRIC, Defences, LLMJudge
+
+        if weight < 0:
+            raise ConfigError(f"answer_judge_weight must be >= 0, got {weight}.")
+        self.judge = judge if hasattr(judge, "judge") else LLMJudge(
+            judge, ANSWER_RUBRIC, defences=Defences(require_reference_agreement=False))
+        self.weight = float(weight)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the last episode's verdicts (call it on reset)."""
+        self.verdict: float | None = None
+
+    def part(self) -> Part:
+        return Part(self.name, self._score, weight=self.weight, gate="message", keep_zero_weight=True,
+                    doc="LLM judge: each fact-bearing reply vs the gold reply (gated on message)")
+
+    def _score(self, graded: Graded) -> float | Unavailable:
+        if not graded.replies:
+            return 1.0
+        from agentgym.rewards import JudgeInput
+
+        verdicts = self.judge.judge([JudgeInput(q, a, reference=r) for q, a, r in graded.replies])
+        lost = [v.reason or "judge unavailable" for v in verdicts if v.value is None]
+        if lost:
+            return Unavailable("; ".join(sorted(set(lost)))) if self.weight else 0.0
+        self.verdict = float(all(v.value > 0.5 for v in verdicts))
+        return self.verdict
+
+    def metrics(self, message_match: float) -> dict[str, float]:
+        """``judge_pass`` and ``judge_verifier`` when something was judged, else ``{}``."""
+        return {} if self.verdict is None else {"judge_pass": self.verdict, "judge_verifier": message_match}
 
 
 #: ToolCalls-v0's reward with the default weights (no ``toolrl``): see the module docstring.
