@@ -24,6 +24,13 @@ it, so every run of a study has the same budget (equal environment episodes).
 (``OMP_NUM_THREADS=1``, ``threads = 1``); runs are ordered seed-major, so a sitting
 that stops early leaves whole seeds done across estimators.
 
+Optional rows (issue 19), run only when named: ``--extra reinforce_rej raft stratified
+stratified_gigpo empg epo spa curriculum`` adds them to the default five (or name the
+rows exactly with ``--estimators grpo epo spa``). EMPG, EPO and the curriculum ride on
+GRPO, so their "Δ vs GRPO" is the modifier alone. Every row is parsed into the env's
+TrainConfig before anything runs; an unknown or invalid row stops the script with the
+list of choices.
+
 ``report`` writes ``STUDY/report.md`` and ``STUDY/report.json`` and, with ``--docs``,
 one learning-curve PNG per env: per (env, estimator) the final success over seeds
 (mean ± std, a t-interval over seeds and a bootstrap interval over tasks), the area
@@ -60,6 +67,21 @@ ESTIMATORS: dict[str, list[str]] = {
     "igpo": ["--estimator", "igpo"],
     "gigpo_igpo": ["--estimator", "gigpo", "--step_rewards", "igpo"],
 }
+# Optional rows (issue 19): the other methods, run only when named (``--estimators`` or
+# ``--extra``). EMPG, EPO and the curriculum modify an estimator rather than replace it;
+# their rows put them on GRPO, the baseline, so that "Δ vs GRPO" is the modifier's
+# effect alone. Every row is checked against TrainConfig when the grid is built.
+OPTIONAL_ESTIMATORS: dict[str, list[str]] = {
+    "reinforce_rej": ["--estimator", "reinforce_rej"],
+    "raft": ["--estimator", "raft"],
+    "stratified": ["--estimator", "stratified"],
+    "stratified_gigpo": ["--estimator", "stratified_gigpo"],
+    "empg": ["--estimator", "grpo", "--empg", "true"],
+    "epo": ["--estimator", "grpo", "--epo", "true"],
+    "spa": ["--estimator", "spa"],
+    "curriculum": ["--estimator", "grpo", "--curriculum", "true"],
+}
+ALL_ESTIMATORS: dict[str, list[str]] = {**ESTIMATORS, **OPTIONAL_ESTIMATORS}
 IGPO_ESTIMATORS = ("igpo", "gigpo_igpo")
 GIGPO_ESTIMATORS = ("gigpo", "gigpo_igpo")
 BASELINE = "grpo"
@@ -144,6 +166,45 @@ def grid(envs: Sequence[str], estimators: Sequence[str], seeds: Sequence[int]) -
     return [RunSpec(e, est, s) for s in seeds for e in envs for est in estimators]
 
 
+def row_config(env: str, estimator: str) -> Any:
+    """The TrainConfig of one (env, estimator) row: the env's study config with the
+    row's flags, parsed and validated by TrainConfig itself."""
+    from agentgym.train import TrainConfig
+
+    return TrainConfig.from_args(
+        ["--config", str(ENVS[env].train_config), *ALL_ESTIMATORS[estimator]]
+    )
+
+
+def _choices() -> str:
+    return (
+        f"the study's rows: {', '.join(ESTIMATORS)}; optional rows: "
+        f"{', '.join(OPTIONAL_ESTIMATORS)}"
+    )
+
+
+def check_names(estimators: Sequence[str]) -> None:
+    unknown = [e for e in estimators if e not in ALL_ESTIMATORS]
+    if unknown:
+        raise SystemExit(f"unknown estimator row(s) {', '.join(unknown)}: {_choices()}.")
+
+
+def check_rows(envs: Sequence[str], estimators: Sequence[str]) -> None:
+    """Refuse, before anything runs, a row that is not known or whose flags TrainConfig
+    rejects for an env's study config; the message lists the choices."""
+    choices = _choices()
+    check_names(estimators)
+    for env in envs:
+        for est in estimators:
+            try:
+                row_config(env, est)
+            except (Exception, SystemExit) as e:  # ConfigError, or argparse's exit
+                raise SystemExit(
+                    f"row {est!r} ({' '.join(ALL_ESTIMATORS[est])}) is not a valid TrainConfig "
+                    f"for {ENVS[env].train_config.name}: {e}. {choices}."
+                ) from e
+
+
 def warm_start_dir(study: Path, env: str) -> Path:
     return study / "warm" / env
 
@@ -183,7 +244,7 @@ def train_command(spec: RunSpec, study: Path, budget: dict[str, int]) -> list[st
         str(budget["eval_every"]),
         "--eval_tasks",
         str(budget["eval_tasks"]),
-        *ESTIMATORS[spec.estimator],
+        *ALL_ESTIMATORS[spec.estimator],
     )
 
 
@@ -337,6 +398,7 @@ def cmd_run(
     args: argparse.Namespace, execute: Execute = subprocess_execute
 ) -> list[tuple[RunSpec, str]]:
     study = Path(args.study)
+    check_rows(args.envs, args.estimators)
     specs = grid(args.envs, args.estimators, args.seeds)
     budgets = {}
     for name in args.envs:
@@ -804,7 +866,20 @@ def main(argv: Sequence[str] | None = None, execute: Execute = subprocess_execut
         p.add_argument("--study", default="runs/learning_study", help="the study directory")
         p.add_argument("--envs", nargs="+", default=["asktoact"], choices=sorted(ENVS))
         p.add_argument(
-            "--estimators", nargs="+", default=list(ESTIMATORS), choices=list(ESTIMATORS)
+            "--estimators",
+            nargs="+",
+            default=list(ESTIMATORS),
+            metavar="ROW",
+            help=f"rows (default: the study's {' '.join(ESTIMATORS)}; optional: "
+            f"{' '.join(OPTIONAL_ESTIMATORS)})",
+        )
+        p.add_argument(
+            "--extra",
+            nargs="+",
+            default=[],
+            metavar="ROW",
+            help="optional rows added to --estimators: "
+            f"{' '.join(OPTIONAL_ESTIMATORS)} (EMPG, EPO, curriculum on GRPO)",
         )
         p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 
@@ -836,6 +911,9 @@ def main(argv: Sequence[str] | None = None, execute: Execute = subprocess_execut
         "--episodes", type=int, default=40, help="score the first N evaluation episodes"
     )
     args = parser.parse_args(argv)
+    if hasattr(args, "extra"):
+        args.estimators = list(dict.fromkeys([*args.estimators, *args.extra]))
+        check_names(args.estimators)
     if args.command == "run":
         return cmd_run(args, execute)
     if args.command == "status":

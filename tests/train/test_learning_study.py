@@ -64,7 +64,9 @@ class FakeExecute:
                         "credit/step_group_size": 2.0 + it,
                     }
                 )
-            rows.append({"iteration": 2, "val/success": 0.2 + 0.1 * len(EXTRA[est]) + 0.01 * seed})
+            rows.append(
+                {"iteration": 2, "val/success": 0.2 + 0.1 * len(EXTRA.get(est, [])) + 0.01 * seed}
+            )
             (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
             (out / "final").mkdir(exist_ok=True)
             (out / "final" / "config.json").write_text("{}")
@@ -72,7 +74,7 @@ class FakeExecute:
             out = Path(_flag(cmd, "--out"))
             est = out.parent.parent.name
             success = BASE.copy()
-            success[EXTRA[est]] = 1
+            success[EXTRA.get(est, [])] = 1
             tasks = [
                 {"task_index": i, "task_id": f"t{i}", "episodes": 1, "successes": int(s)}
                 for i, s in enumerate(success)
@@ -149,6 +151,103 @@ def test_train_command_is_a_valid_trainconfig(ls, tmp_path: Path, estimator: str
         "question": 0.0,
     }  # the same method settings for all
     assert cfg.policy == f"hf:{tmp_path / 'warm' / 'asktoact'}"
+
+
+# What each optional row (issue 19) must turn into: (estimator, empg, epo, curriculum).
+OPTIONAL = {
+    "reinforce_rej": ("reinforce_rej", False, False, False),
+    "raft": ("raft", False, False, False),
+    "stratified": ("stratified", False, False, False),
+    "stratified_gigpo": ("stratified_gigpo", False, False, False),
+    "empg": ("grpo", True, False, False),
+    "epo": ("grpo", False, True, False),
+    "spa": ("spa", False, False, False),
+    "curriculum": ("grpo", False, False, True),
+}
+
+
+@pytest.mark.parametrize("env", ["asktoact", "sql"])
+def test_optional_rows_are_valid_trainconfigs(ls, tmp_path: Path, env: str) -> None:
+    assert set(ls.OPTIONAL_ESTIMATORS) == set(OPTIONAL)
+    # the default grid stays issue 20's five
+    assert list(ls.ESTIMATORS) == ["grpo", "rloo", "gigpo", "igpo", "gigpo_igpo"]
+    ls.check_rows([env], list(ls.ALL_ESTIMATORS))
+    budget = {
+        "iterations": 3,
+        "tasks_per_iter": 4,
+        "group_size": 4,
+        "eval_every": 3,
+        "eval_tasks": 10,
+        "final_eval_tasks": 20,
+    }
+    base = ls.row_config(env, "grpo")
+    for row, want in OPTIONAL.items():
+        cmd = ls.train_command(ls.RunSpec(env, row, 1), tmp_path, budget)
+        cfg = TrainConfig.from_args([a for a in cmd[4:] if a != "--no-progress"])
+        assert (cfg.estimator, cfg.empg, cfg.epo, cfg.curriculum) == want, row
+        assert (cfg.seed, cfg.iterations, cfg.group_size, cfg.env) == (1, 3, 4, base.env)
+        # only the method changes: the study's other settings are GRPO's row's
+        assert (cfg.lr, cfg.reward_weights, cfg.max_turns) == (
+            base.lr,
+            base.reward_weights,
+            base.max_turns,
+        )
+
+
+def test_rows_are_checked_before_anything_runs(ls, tmp_path: Path, monkeypatch) -> None:
+    study = _study(tmp_path)
+    fake = FakeExecute()
+    with pytest.raises(SystemExit, match="optional rows: reinforce_rej, raft"):
+        ls.main(["run", "--study", str(study), "--estimators", "grpo", "nope"], execute=fake)
+    bad = {**ls.ALL_ESTIMATORS, "raft": ["--estimator", "raft", "--kl_coef", "0.1"]}
+    monkeypatch.setattr(ls, "ALL_ESTIMATORS", bad)
+    with pytest.raises(SystemExit, match=r"row 'raft' .* not a valid TrainConfig.*kl_coef=0"):
+        ls.main(["run", "--study", str(study), "--extra", "raft"], execute=fake)
+    assert fake.calls == [] and not (study / "asktoact" / "study.json").exists()
+
+
+def test_extra_rows_run_with_the_default_grid(ls, tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    argv = ["run", "--study", str(study), "--seeds", "0", "--iterations", "2"]
+    fake = FakeExecute()
+    results = ls.main([*argv, "--extra", "epo", "spa"], execute=fake)
+    assert sorted(s.estimator for s, r in results if r == "done") == sorted(
+        ["grpo", "rloo", "gigpo", "igpo", "gigpo_igpo", "epo", "spa"]
+    )
+    epo = next(
+        c for c in fake.calls if c[3] == "train" and "epo" in Path(_flag(c, "--out_dir")).parts
+    )
+    assert _flag(epo, "--estimator") == "grpo" and _flag(epo, "--epo") == "true"
+    out = ls.main(
+        ["report", "--study", str(study), "--seeds", "0", "--estimators", "grpo", "--extra", "spa"]
+    )
+    assert set(out["envs"]["asktoact"]["rows"]) == {"grpo", "spa"}
+    assert "| spa | 1 |" in (study / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_optional_row_runs_end_to_end_on_the_tiny_model(ls, tmp_path: Path) -> None:
+    """One optional row (EPO on GRPO) through the script's real run path: the warm
+    start by behaviour cloning, `agentgym train`, `agentgym eval`, then the report."""
+    study = tmp_path / "study"
+    budget = ["--iterations", "1", "--tasks-per-iter", "1", "--group-size", "2"]
+    budget += ["--eval-every", "1", "--eval-tasks", "1", "--final-eval-tasks", "2"]
+    sft = ls.sft_command(ls.ENVS["asktoact"], study)
+    sft += ["--tasks", "4", "--epochs", "1", "--max_turns", "4", "--warmup_steps", "0"]
+    assert ls.subprocess_execute(sft, tmp_path / "sft.log") == 0
+    results = ls.main(
+        ["run", "--study", str(study), "--estimators", "epo", "--seeds", "0", *budget]
+    )
+    assert [(s.estimator, r) for s, r in results] == [("epo", "done")], (
+        tmp_path / "study/asktoact/epo/seed-0.log"
+    ).read_text()[-3000:]
+    run = study / "asktoact" / "epo" / "seed-0"
+    cfg = TrainConfig.from_toml(run / "config.toml")
+    assert (cfg.estimator, cfg.epo) == ("grpo", True)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any(k.startswith("loss/epo") for m in metrics for k in m)  # EPO's term was trained
+    out = ls.main(["report", "--study", str(study), "--seeds", "0", "--estimators", "epo"])
+    assert out["envs"]["asktoact"]["rows"]["epo"]["tasks"] == 2
 
 
 def test_report_figures(ls, tmp_path: Path) -> None:
