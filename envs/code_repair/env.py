@@ -12,8 +12,10 @@ out are refused (an invalid action).
 Sandbox: ``load_sandbox(sandbox)``; ``bwrap`` (no network, only the workspace
 writable, run as the host's unprivileged nobody, uid 65534) where available; the
 time, memory and output limits of every ``run`` are ``run_limits``.
-Reward parts (see :mod:`~agentgym.envs.code_repair.reward`): ``tests`` (1 when
-every hidden test passes), optional ``fraction`` and ``localisation``; in
+Reward parts (an :class:`agentgym.rewards.Reward`, ``env.reward``, scored on a
+:class:`~agentgym.envs.code_repair.reward.Submission`; see
+:mod:`~agentgym.envs.code_repair.reward`): ``tests`` (1 when every hidden test
+passes), optional ``fraction`` and ``localisation``; in
 ``reward_mode="similarity"`` only ``similarity`` (SWE-RL, −1 for an unparsable
 patch); ``invalid_action`` (−penalty). Grading is tamper-proof
 (:mod:`~agentgym.envs.code_repair.grading`): only source-file changes reach a
@@ -42,7 +44,7 @@ from typing import Any, Literal
 from agentgym import AgentEnv, Task, tool
 from agentgym.envs.code_repair import grading
 from agentgym.envs.code_repair.patches import PatchError, apply_patch, make_patch, patch_similarity
-from agentgym.envs.code_repair.reward import check_weights, edited_functions, localisation
+from agentgym.envs.code_repair.reward import Submission, build_reward, changed_texts, check_weights
 from agentgym.envs.code_repair.tasks import CodeRepairTasks, Prepared, prepare
 from agentgym.envs.code_repair.workspace import (
     PathError,
@@ -91,7 +93,9 @@ class CodeRepairEnv(AgentEnv):
         visible_tests: ``"pass_to_pass"`` (default: the test files holding a
             FAIL_TO_PASS test are hidden) or ``"all"``.
         reward_mode: ``"execution"`` (hidden tests) or ``"similarity"`` (SWE-RL).
-        reward_weights: Weights of ``tests``, ``fraction``, ``localisation``, ``similarity``.
+        reward_weights: Weights of ``tests``, ``fraction``, ``localisation``, ``similarity``
+            (unknown names raise with the valid ones); ``env.reward`` is the mode's
+            :class:`~agentgym.rewards.Reward` with them.
         max_output_chars: Longest ``run`` output shown (head and tail kept).
         **kwargs: :class:`~agentgym.AgentEnv` arguments (split, difficulty, seed, …).
     """
@@ -142,6 +146,7 @@ class CodeRepairEnv(AgentEnv):
         self.visible_tests = visible_tests
         self.reward_mode = reward_mode
         self.weights = check_weights(reward_weights)
+        self.reward = build_reward(self.weights, reward_mode)
         self.max_output_chars = int(max_output_chars)
         self._scratch = Path(tempfile.mkdtemp(prefix="code-repair-"))
         # Envs that are never closed (registry listings, crashed runs) still clean up at collection.
@@ -362,7 +367,7 @@ class CodeRepairEnv(AgentEnv):
         if kept is None:  # an unparsable patch in similarity mode: SWE-RL's -1
             self.submitted = True
             self.similarity = -1.0
-            self.add_reward("similarity", -1.0 * self.weights["similarity"])
+            self.reward.apply(self, Submission(similarity=-1.0))
             self.finish(success=False)
             return "Submitted, but the patch does not parse as a unified diff."
         self.submitted = True
@@ -375,11 +380,7 @@ class CodeRepairEnv(AgentEnv):
             scratch_dir=self._scratch,
         )  # fmt: skip
         self.grade = g
-        self.add_reward("tests", self.weights["tests"] * float(g.resolved))
-        if self.weights["fraction"]:
-            self.add_reward("fraction", self.weights["fraction"] * g.fraction())
-        if self.weights["localisation"]:
-            self.add_reward("localisation", self.weights["localisation"] * self._localisation(kept))
+        self.reward.apply(self, Submission(self.base, kept, m.get("gold_locations", []), grade=g))
         self.finish(success=g.resolved)
         notes = []
         if dropped:
@@ -422,26 +423,11 @@ class CodeRepairEnv(AgentEnv):
                 after[p] = c.encode()
         return grading.source_changes(self.base, after, roots)
 
-    def _texts(
-        self, kept: Mapping[str, bytes | None]
-    ) -> tuple[dict[str, str], dict[str, str | None]]:
-        before = {p: self.base[p].decode(errors="replace") for p in kept if p in self.base}
-        after = {
-            p: (c.decode(errors="replace") if c is not None else None) for p, c in kept.items()
-        }
-        return before, after
-
-    def _localisation(self, kept: Mapping[str, bytes | None]) -> float:
-        before, after = self._texts(kept)
-        return localisation(
-            edited_functions(before, after), self.task.meta.get("gold_locations", [])
-        )
-
     def _score_similarity(self, kept: Mapping[str, bytes | None], submitted: str) -> str:
-        before, after = self._texts(kept)
+        before, after = changed_texts(self.base, kept)
         diff = make_patch(before, {p: c for p, c in after.items() if c is not None})
         sim = patch_similarity(diff, self.task.meta["gold_patch"]) if diff else 0.0
         self.similarity = sim
-        self.add_reward("similarity", self.weights["similarity"] * sim)
+        self.reward.apply(self, Submission(self.base, kept, similarity=sim))
         self.finish(success=sim >= 1.0)
         return f"Submitted: patch similarity to the reference fix {sim:.3f}."
