@@ -23,15 +23,23 @@ Buy Now button), the wiki ``answer(text)``.
 
 **WebShop-v0**: buy the product an instruction describes (type, attributes,
 options, price ceiling). Reward parts (WebShop's formula, see
-:mod:`~agentgym.envs.web.reward`): ``attributes``, ``options``, ``price``, and
-``invalid_action``. Terminated by a purchase; success = reward 1.
+:mod:`~agentgym.envs.web.reward`): ``attributes``, ``options``, ``price``
+(weight 1 each, ``reward_weights=`` to change them), and ``invalid_action``.
+Terminated by a purchase; success = WebShop's score 1 (whatever the weights).
 Metrics: ``r_type``, ``r_att``, ``r_option``, ``r_price``, ``purchased``,
 ``pages_loaded``, ``load_errors``.
 
 **WebQA-v0**: answer a multi-hop question about a generated encyclopedia.
-Reward parts: ``exact_match`` and ``f1`` (0.5 each by default),
-``invalid_action``. Terminated by ``answer``; success = exact match.
-Metrics: ``exact_match``, ``f1``, ``pages_loaded``, ``load_errors``.
+Reward parts: ``exact_match`` and ``f1`` (0.5 each by default,
+``reward_weights=``), with ``answer_judge=`` the judged ``answer_judge``
+(unavailable when the judge cannot answer: left out of ``reward_parts``, named
+in ``info["reward_unavailable"]`` and counted in the ``reward_unavailable``
+metric), and ``invalid_action``. Terminated by ``answer``; success = exact match.
+Metrics: ``exact_match``, ``f1``, ``pages_loaded``, ``load_errors``; with a
+judge ``judge_pass`` and ``reward_unavailable``.
+
+The parts are an :class:`agentgym.rewards.Reward`: ``env.reward`` (with the
+env's weights) lists them.
 
 Truncation: ``max_turns`` (30 shop, 20 wiki). State key: the page's route and
 sorted query parameters, its form state (the shop's selected options), and the
@@ -52,6 +60,7 @@ from __future__ import annotations
 import base64
 import uuid
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -61,12 +70,19 @@ import httpx
 from agentgym import AgentEnv, Task, tool
 from agentgym.envs.web import server as site_server
 from agentgym.envs.web.client import ClientBase, PageLoadError, TextClient
-from agentgym.envs.web.reward import check_wiki_weights, shop_reward, wiki_parts
+from agentgym.envs.web.reward import (
+    SHOP_REWARD,
+    WikiAnswer,
+    check_wiki_weights,
+    grade_purchase,
+    weighted,
+    wiki_reward,
+)
 from agentgym.envs.web.shop_data import shop_db
 from agentgym.envs.web.tasks import ShopTasks, WikiTasks
 from agentgym.envs.web.wiki_data import wiki_db
 from agentgym.errors import ConfigError, DependencyUnavailableError, InvalidActionError
-from agentgym.rewards import FinalAnswerJudge
+from agentgym.rewards import FinalAnswerJudge, Reward, RewardReporting, Unavailable
 
 __all__ = ["WebEnv", "WebShopEnv", "WebQAEnv"]
 
@@ -109,14 +125,19 @@ class WebEnv(AgentEnv):
         screenshot: Browser mode: add the page's PNG (base64) to ``info["screenshot"]``.
         data_dir: Where the site databases are built (default ``$AGENTGYM_CACHE_DIR/web``).
         chromium: Browser mode: the Chromium executable.
+        reward_weights: Weights of the env's reward parts (names: ``env.reward.names``).
         **kwargs: :class:`~agentgym.AgentEnv` arguments.
     """
 
     site: ClassVar[str] = ""
+    base_reward: ClassVar[Reward]
+    """The env's reward with its default weights (``env.reward`` has the env's)."""
 
     def __init__(self, *, mode: Mode = "text", site_seed: int = 0, viewport_lines: int = 40,
                  viewport_height: int = 900, timeout_s: float = 10.0, screenshot: bool = False,
-                 data_dir: str | Path | None = None, chromium: str = "/usr/bin/chromium", **kwargs: Any) -> None:
+                 data_dir: str | Path | None = None, chromium: str = "/usr/bin/chromium",
+                 reward_weights: Mapping[str, float] | None = None, **kwargs: Any) -> None:
+        self.reward = self.build_reward(reward_weights)
         if mode not in ("text", "browser"):
             raise ConfigError(f"mode must be 'text' or 'browser', got {mode!r}.")
         if viewport_lines < 5:
@@ -147,6 +168,10 @@ class WebEnv(AgentEnv):
         super().__init__(**kwargs)
 
     # -- hooks of the two sites ---------------------------------------------
+    def build_reward(self, weights: Mapping[str, float] | None) -> Reward:
+        """``env.reward``: :attr:`base_reward` with ``weights`` (unknown names raise)."""
+        return weighted(self.base_reward, weights, type(self).__name__)
+
     def site_db(self) -> Path:
         raise NotImplementedError
 
@@ -366,6 +391,7 @@ class WebShopEnv(WebEnv):
         "product's page; buying ends the episode. " + _COMMON
     )
     default_max_turns = 30
+    base_reward = SHOP_REWARD
     scripted_policies = {"oracle": "agentgym.envs.web.oracle:shop_oracle",
                          "first_result": "agentgym.envs.web.oracle:shop_first_result"}
 
@@ -403,10 +429,10 @@ class WebShopEnv(WebEnv):
             return None
         assert self.task is not None
         self.purchase = order
-        parts, self.grade = shop_reward(self.task.meta["goal"], order)
-        for name, value in parts.items():
-            self.add_reward(name, value)
-        total = sum(parts.values())
+        grade = grade_purchase(self.task.meta["goal"], order)
+        self.grade = grade.metrics()
+        self.reward.apply(self, grade)
+        total = grade.score  # WebShop's r, whatever the weights
         self.finish(success=total >= 1.0 - 1e-9)
         opts = ", ".join(f"{k}: {v}" for k, v in order["options"].items())
         return f"You bought {order['title']} ({order['pid']}){' with ' + opts if opts else ''} for ${order['price']:.2f}. Score: {total:.3f}."
@@ -431,7 +457,7 @@ class WebShopEnv(WebEnv):
 # ----------------------------------------------------------------------
 # WebQA-v0
 # ----------------------------------------------------------------------
-class WebQAEnv(WebEnv):
+class WebQAEnv(RewardReporting, WebEnv):
     """Answer multi-hop questions from a generated encyclopedia (see the module docstring).
 
     Args:
@@ -441,7 +467,9 @@ class WebQAEnv(WebEnv):
             a ``JudgeEnsemble`` or a backend spec such as ``"hf:smollm2-135m"``):
             reward part ``answer_judge``, episode metrics ``judge_pass`` (its
             verdict, compared with ``success`` by the trainer and ``agentgym
-            eval``) and ``reward_unavailable``.
+            eval``) and ``reward_unavailable`` (a judge that cannot answer
+            leaves the part unavailable: ``info["reward_unavailable"]``, and the
+            trainer masks the episode).
         answer_judge_weight: The judged part's weight (0: report ``judge_pass`` only).
     """
 
@@ -453,13 +481,18 @@ class WebQAEnv(WebEnv):
         "(a name, a year ...); answering ends the episode. " + _COMMON
     )
     default_max_turns = 20
+    base_reward = wiki_reward()
     scripted_policies = {"oracle": "agentgym.envs.web.oracle:wiki_oracle"}
 
-    def __init__(self, *, reward_weights: dict[str, float] | None = None, answer_judge: Any = None,
-                 answer_judge_weight: float = 1.0, **kwargs: Any) -> None:
-        self.weights = check_wiki_weights(reward_weights)
+    def __init__(self, *, answer_judge: Any = None, answer_judge_weight: float = 1.0, **kwargs: Any) -> None:
         self.answer_judge = None if answer_judge is None else FinalAnswerJudge(answer_judge, weight=answer_judge_weight)
+        # The metric reward_unavailable exists when a judged part counts in the reward.
+        self.reports_unavailable = self.answer_judge is not None and bool(self.answer_judge.weight)
         super().__init__(**kwargs)
+
+    def build_reward(self, weights: Mapping[str, float] | None) -> Reward:
+        self.weights = check_wiki_weights(weights)
+        return wiki_reward(self.weights, None if self.answer_judge is None else self.answer_judge.weight)
 
     def make_generator(self, seed: int) -> WikiTasks:
         return WikiTasks(seed, site_seed=self.site_seed)
@@ -492,17 +525,17 @@ class WebQAEnv(WebEnv):
         assert self.task is not None
         if not text.strip():
             raise InvalidActionError("The answer is empty.")
-        parts = wiki_parts(text, self.task.answer, self.weights)
-        unweighted = wiki_parts(text, self.task.answer, {"exact_match": 1.0, "f1": 1.0})
-        self.scores = unweighted
-        if self.answer_judge is not None:
-            parts = {**parts, **self.answer_judge.score(self.task.prompt, text, self.task.answer)}
-        for name, value in parts.items():
-            self.add_reward(name, value)
-        self.finish(success=unweighted["exact_match"] == 1.0)
-        verdict = "correct" if unweighted["exact_match"] else f"not exactly right (token F1 {unweighted['f1']:.2f})"
+        judged: float | Unavailable = Unavailable("no answer judge")
+        if self.answer_judge is not None:  # judged even at weight 0: judge_pass monitors the verifier
+            self.answer_judge.score(self.task.prompt, text, self.task.answer)
+            judged = self.answer_judge.verdict.as_part()
+        scored = self.reward.apply(self, WikiAnswer(text, self.task.answer, judged))
+        self.scores = {"exact_match": scored.raw["exact_match"], "f1": scored.raw["f1"]}
+        self.finish(success=self.scores["exact_match"] == 1.0)
+        verdict = "correct" if self.scores["exact_match"] else f"not exactly right (token F1 {self.scores['f1']:.2f})"
         return f"Your answer {text.strip()!r} is {verdict}."
 
     def episode_metrics(self) -> dict[str, float]:
         judged = self.answer_judge.metrics() if self.answer_judge is not None else {}
-        return {**super().episode_metrics(), **self.scores, **judged}
+        judged.pop("reward_unavailable", None)  # counted by RewardReporting (unavailable_metrics)
+        return {**super().episode_metrics(), **self.scores, **judged, **self.unavailable_metrics()}

@@ -16,8 +16,9 @@ controls and every element of the task area with its own text are numbered
 (``- button "Submit" [7]``; a clickable text without a node of its own is marked
 in its parent's text: ``- text: [1] Ut in id risus [2] ultricies``). Tools: ``click``, ``type``,
 ``select_option``, ``scroll``. Reward part ``task``: the page's raw reward
-(1 for success, -1 for failure, partial on the "soft" tasks); success = a
-positive reward; ``invalid_action``. Truncation: ``max_turns`` (10).
+(1 for success, -1 for failure, partial on the "soft" tasks; weight 1,
+``reward_weights=``; :data:`~agentgym.envs.web.reward.MINIWOB_REWARD`, ``env.reward``);
+success = a positive page reward; ``invalid_action``. Truncation: ``max_turns`` (10).
 Scripted solvers exist for the tasks in :data:`SOLVERS` (``oracle``).
 
 Needs Chromium, Playwright and the ``miniwob`` package: where one is missing,
@@ -42,6 +43,7 @@ from agentgym import Task
 from agentgym.envs.web.client import PageLoadError
 from agentgym.envs.web.env import WebEnv
 from agentgym.envs.web.page import Element
+from agentgym.envs.web.reward import MINIWOB_REWARD
 from agentgym.errors import ConfigError, DependencyUnavailableError, did_you_mean
 from agentgym.tasks import TaskGenerator
 from agentgym.tools import ToolCall
@@ -111,6 +113,7 @@ class MiniWoBEnv(WebEnv):
         "the page says the task is done."
     )
     default_max_turns = 10
+    base_reward = MINIWOB_REWARD
     scripted_policies = {"oracle": "agentgym.envs.web.miniwob:solve"}
     search = None  # type: ignore[assignment]  # no site search on a task page
     back = None  # type: ignore[assignment]
@@ -183,11 +186,15 @@ class MiniWoBEnv(WebEnv):
         done, raw, reason = client.pg.evaluate("() => [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL, WOB_REWARD_REASON]")
         if not done:
             return None
-        self.page_reward = float(raw)
-        self.add_reward("task", self.page_reward)
-        self.finish(success=self.page_reward > 0)
+        return self.end_with(float(raw), reason)
+
+    def end_with(self, page_reward: float, reason: str | None = None) -> str:
+        """End the episode with the page's raw reward (reward part ``task``); the note shown."""
+        self.page_reward = page_reward
+        self.reward.apply(self, page_reward)
+        self.finish(success=page_reward > 0)
         why = f" ({reason})" if reason else ""
-        return f"The page ended the episode with reward {self.page_reward:g}{why}."
+        return f"The page ended the episode with reward {page_reward:g}{why}."
 
     def episode_metrics(self) -> dict[str, float]:
         return {**super().episode_metrics(), "page_reward": self.page_reward}
