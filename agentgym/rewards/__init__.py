@@ -20,9 +20,9 @@ from agentgym.rewards.compose import Part, Reward, Scored, Unavailable, VetoRewa
 from agentgym.rewards.ensemble import JudgeEnsemble
 from agentgym.rewards.env import UNAVAILABLE_KEY, RewardReporting, mask_unavailable
 from agentgym.rewards.hardening import Defences
-from agentgym.rewards.judge import JudgeInput, LLMJudge, Rubric, Verdict, parse_verdict
+from agentgym.rewards.judge import JudgeInput, LLMJudge, Rubric, Verdict, make_judge, parse_verdict
 
 __all__ = [
     "ANSWER_RUBRIC", "AnswerContext", "FinalAnswerJudge", "answer_part", "Defences", "JudgeEnsemble", "JudgeInput", "LLMJudge", "Part", "Reward", "RewardReporting", "Rubric",
-    "Scored", "UNAVAILABLE_KEY", "Unavailable", "Verdict", "VetoReward", "When", "mask_unavailable", "parse_verdict",
+    "Scored", "UNAVAILABLE_KEY", "Unavailable", "Verdict", "VetoReward", "When", "make_judge", "mask_unavailable", "parse_verdict",
 ]

@@ -71,9 +71,11 @@ class FinalAnswerJudge:
 
     Args:
         judge: An :class:`~agentgym.rewards.LLMJudge`, a
-            :class:`~agentgym.rewards.JudgeEnsemble`, or a backend spec
+            :class:`~agentgym.rewards.JudgeEnsemble`, a backend spec
             (``"hf:..."``, ``"openai:URL#MODEL"``, ``"package.module:Class"``)
-            judged with :data:`ANSWER_RUBRIC` behind the default defences.
+            or a dict of ``LLMJudge`` arguments with ``policy``
+            (:func:`~agentgym.rewards.make_judge`), judged with
+            :data:`ANSWER_RUBRIC` behind the default defences.
         weight: The part's weight in the reward; 0 judges and reports
             ``judge_pass`` without changing the reward (a monitor only).
         name: The reward part's name.
@@ -87,9 +89,9 @@ class FinalAnswerJudge:
     """
 
     def __init__(self, judge: Any, *, weight: float = 1.0, name: str = "answer_judge") -> None:
-        from agentgym.rewards.judge import LLMJudge
+        from agentgym.rewards.judge import make_judge
 
-        self.judge = judge if hasattr(judge, "judge") else LLMJudge(judge, ANSWER_RUBRIC)
+        self.judge = make_judge(judge, ANSWER_RUBRIC, kwarg="answer_judge")
         self.weight, self.name = float(weight), name
         self.reset()
 

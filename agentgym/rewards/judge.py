@@ -50,7 +50,7 @@ from agentgym.policy import Completion, Policy
 from agentgym.rewards.compose import Unavailable
 from agentgym.rewards.hardening import Defences
 
-__all__ = ["JudgeInput", "Verdict", "Rubric", "LLMJudge", "JudgeCache", "parse_verdict", "load_judge_policy"]
+__all__ = ["JudgeInput", "Verdict", "Rubric", "LLMJudge", "JudgeCache", "parse_verdict", "load_judge_policy", "make_judge"]
 
 logger = logging.getLogger(__name__)
 
@@ -373,3 +373,40 @@ class LLMJudge:
         if yes == no:
             return Verdict(None, votes, reason=f"tie {yes}-{no}")
         return Verdict(1.0 if yes > no else 0.0, votes)
+
+
+def make_judge(spec: Any, rubric: Rubric, *, kwarg: str = "judge", **defaults: Any) -> Any:
+    """The judge an env kwarg names, in any form a user (or a TOML config, or
+    ``--env_kwargs``) can give it:
+
+    * an object with ``judge(items)`` (an :class:`LLMJudge`, a
+      :class:`~agentgym.rewards.JudgeEnsemble`): used as given;
+    * a backend spec string (``"hf:smollm2-135m"``, ``"openai:URL#MODEL"``,
+      ``"package.module:Class"``): ``LLMJudge(spec, rubric, **defaults)``;
+    * a dict of :class:`LLMJudge` arguments with ``policy``
+      (``{"policy": "hf:smollm2-135m", "verdict": "logprob", "k": 3}``):
+      ``LLMJudge(rubric=rubric, **defaults, **spec)``.
+
+    ``kwarg`` names the env kwarg in errors.
+
+    >>> j = make_judge({"policy": "agentgym.rewards.scripted:OverlapJudge", "k": 1}, Rubric("r", "c"))
+    >>> type(j).__name__, j.k
+    ('LLMJudge', 1)
+    >>> make_judge({"k": 3}, Rubric("r", "c"), kwarg="answer_judge")
+    Traceback (most recent call last):
+    ...
+    agentgym.errors.ConfigError: the answer_judge dict needs 'policy' (a judge backend spec), got keys ['k'].
+    """
+    if hasattr(spec, "judge"):
+        return spec
+    if isinstance(spec, dict):
+        if "policy" not in spec:
+            raise ConfigError(f"the {kwarg} dict needs 'policy' (a judge backend spec), got keys {sorted(spec)}.")
+        try:
+            return LLMJudge(rubric=rubric, **{**defaults, **spec})
+        except TypeError as e:
+            raise ConfigError(f"bad {kwarg} arguments {sorted(spec)}: {e}; use LLMJudge's arguments.") from e
+    if isinstance(spec, str) or callable(getattr(spec, "act", None)):
+        return LLMJudge(spec, rubric, **defaults)
+    raise ConfigError(f"{kwarg} must be a judge (LLMJudge, JudgeEnsemble), a backend spec string or a dict of "
+                      f"LLMJudge arguments with 'policy'; got {type(spec).__name__}.")

@@ -146,20 +146,11 @@ def make_question_judge(spec: Any) -> JudgedQuestionReward:
     :class:`~agentgym.rewards.LLMJudge` arguments with ``policy`` (what a TOML
     config or ``--env_kwargs`` can say: ``{"policy": "hf:smollm2-135m",
     "verdict": "logprob"}``), judged with :data:`QUESTION_RUBRIC`."""
-    from agentgym.rewards import LLMJudge
+    from agentgym.rewards import make_judge
 
     if isinstance(spec, JudgedQuestionReward):
         return spec
-    if hasattr(spec, "judge"):
-        return JudgedQuestionReward(spec)
-    if isinstance(spec, dict):
-        if "policy" not in spec:
-            raise ConfigError(f"a question_judge dict needs 'policy' (a judge backend spec), got keys {sorted(spec)}.")
-        try:
-            return JudgedQuestionReward(LLMJudge(rubric=QUESTION_RUBRIC, **{"timeout_s": 60.0, **spec}))
-        except TypeError as e:
-            raise ConfigError(f"bad question_judge arguments {sorted(spec)}: {e}; use LLMJudge's arguments.") from e
-    return JudgedQuestionReward(LLMJudge(spec, QUESTION_RUBRIC, timeout_s=60.0))
+    return JudgedQuestionReward(make_judge(spec, QUESTION_RUBRIC, kwarg="question_judge", timeout_s=60.0))
 
 
 def load_question_reward(spec: QuestionReward | str | None) -> QuestionReward:

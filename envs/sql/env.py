@@ -61,7 +61,7 @@ from agentgym.envs.sql.reward import (
 )
 from agentgym.envs.sql.tasks import SQLTasks
 from agentgym.errors import ConfigError, InvalidActionError, did_you_mean
-from agentgym.rewards import JudgeInput, LLMJudge, RewardReporting, Unavailable
+from agentgym.rewards import JudgeInput, RewardReporting, Unavailable, make_judge
 
 __all__ = ["SQLEnv"]
 
@@ -140,10 +140,8 @@ class SQLEnv(RewardReporting, AgentEnv):
         self.schema_in_prompt = schema_in_prompt
         self.max_rows_shown = int(max_rows_shown)
         self.weights = check_weights(reward_weights, judged=explanation_judge is not None)
-        self.explanation_judge = (
-            None if explanation_judge is None
-            else explanation_judge if hasattr(explanation_judge, "judge")
-            else LLMJudge(explanation_judge, EXPLANATION_RUBRIC))
+        self.explanation_judge = (None if explanation_judge is None else
+                                  make_judge(explanation_judge, EXPLANATION_RUBRIC, kwarg="explanation_judge"))
         self.reports_unavailable = self.explanation_judge is not None
         self.reward = build_reward(self.weights, self, self._explanation if self.explanation_judge else None)
         self._action_text = ""

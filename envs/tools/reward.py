@@ -162,9 +162,10 @@ class ReplyJudge:
 
     Args:
         judge: An :class:`~agentgym.rewards.LLMJudge` or
-            :class:`~agentgym.rewards.JudgeEnsemble` (used as given), or a
+            :class:`~agentgym.rewards.JudgeEnsemble` (used as given), a
             backend spec (``"hf:..."``, ``"openai:URL#MODEL"``,
-            ``"package.module:Class"``) judged with
+            ``"package.module:Class"``) or a dict of ``LLMJudge`` arguments
+            with ``policy`` (:func:`~agentgym.rewards.make_judge`), judged with
             :data:`agentgym.rewards.ANSWER_RUBRIC` behind the default defences
             except word agreement with the gold reply (one phrasing among many;
             the ``message`` gate checks the facts).
@@ -176,12 +177,12 @@ class ReplyJudge:
     name = "answer_judge"
 
     def __init__(self, judge: Any, *, weight: float = 1.0) -> None:
-        from agentgym.rewards import ANSWER_RUBRIC, Defences, LLMJudge
+        from agentgym.rewards import ANSWER_RUBRIC, Defences, make_judge
 
         if weight < 0:
             raise ConfigError(f"answer_judge_weight must be >= 0, got {weight}.")
-        self.judge = judge if hasattr(judge, "judge") else LLMJudge(
-            judge, ANSWER_RUBRIC, defences=Defences(require_reference_agreement=False))
+        self.judge = make_judge(judge, ANSWER_RUBRIC, kwarg="answer_judge",
+                                defences=Defences(require_reference_agreement=False))
         self.weight = float(weight)
         self.reset()
 

@@ -1,7 +1,8 @@
 """ToolCalls-v0's judged replies (``answer_judge=``): each reply that must carry
 facts is judged against the gold reply, gated on the ``message`` check; an
 unavailable verdict masks the episode; the monitor compares ``judge_pass`` with
-``judge_verifier`` (``message_match``)."""
+``judge_verifier`` (``message_match``). Last: every env's judge kwarg takes a
+dict of ``LLMJudge`` arguments (``make_judge``)."""
 
 from __future__ import annotations
 
@@ -146,3 +147,24 @@ def test_spec_string_and_validation() -> None:
     assert "answer_judge" in env.unwrapped.reward.names
     with pytest.raises(ConfigError, match="answer_judge_weight"):
         agentgym.make("ToolCalls-v0", answer_judge="agentgym.rewards.scripted:OverlapJudge", answer_judge_weight=-1)
+
+
+@pytest.mark.parametrize("env_id, kwarg", [("ToolCalls-v0", "answer_judge"), ("WebQA-v0", "answer_judge"),
+                                           ("SQL-v0", "explanation_judge"), ("AskToAct-v0", "question_judge")])
+def test_every_judge_kwarg_takes_a_dict_of_llmjudge_arguments(env_id: str, kwarg: str) -> None:
+    """What a TOML config or --env_kwargs can say: {"policy": SPEC, ...LLMJudge arguments}."""
+    spec = {"policy": "agentgym.rewards.scripted:OverlapJudge", "k": 3, "retries": 0}
+    env = agentgym.make(env_id, split="val", **{kwarg: spec})
+    try:
+        u = env.unwrapped
+        judge = {"answer_judge": lambda: getattr(u, "reply_judge", None) or u.answer_judge,
+                 "explanation_judge": lambda: u.explanation_judge,
+                 "question_judge": lambda: u.question_reward}[kwarg]()
+        inner = judge if isinstance(judge, LLMJudge) else judge.judge
+        assert isinstance(inner, LLMJudge) and (inner.k, inner.retries) == (3, 0)
+        with pytest.raises(ConfigError, match=f"{kwarg} dict needs 'policy'"):
+            agentgym.make(env_id, split="val", **{kwarg: {"k": 3}})
+        with pytest.raises(ConfigError, match=f"bad {kwarg} arguments"):
+            agentgym.make(env_id, split="val", **{kwarg: {"policy": spec["policy"], "nonsense": 1}})
+    finally:
+        env.close()
