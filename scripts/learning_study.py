@@ -125,7 +125,7 @@ ENVS: dict[str, StudyEnv] = {
         CONFIGS / "learning_study_sql_sft.toml",
         "SQL-v0",
         {"difficulty": "easy", "backend": "sqlite"},
-        6,
+        4,  # the oracle needs 2 (execute, submit); 4 leaves one retry
     ),
 }
 
@@ -515,6 +515,7 @@ class RunResult:
     step_group_size: list[float]
     info_gain: dict[str, Any] | None
     train_seconds: float | None
+    eval_figures: dict[str, float] = field(default_factory=dict)
 
     @property
     def final(self) -> float:
@@ -528,6 +529,16 @@ class RunResult:
         xs, ys = zip(*self.curve, strict=True)
         area = sum((xs[i + 1] - xs[i]) * (ys[i] + ys[i + 1]) / 2 for i in range(len(xs) - 1))
         return area / (xs[-1] - xs[0])
+
+
+# The final evaluation's other figures (agentgym eval's results.json), reported next to
+# success: where success does not move (SQL's 0%), the reward and validity still may.
+EVAL_FIGURES = ("mean_reward", "invalid_action_rate", "mean_turns")
+
+
+def eval_figures(eval_dir: Path) -> dict[str, float]:
+    figures = json.loads((eval_dir / "results.json").read_text())["entries"][0].get("figures", {})
+    return {k: float(figures[k]) for k in EVAL_FIGURES if figures.get(k) is not None}
 
 
 def load_eval(eval_dir: Path) -> tuple[Any, list[str]]:
@@ -577,6 +588,7 @@ def load_run(run: Path, seed: int) -> RunResult:
         ],
         info_gain=ig,
         train_seconds=times.get("train"),
+        eval_figures=eval_figures(run / "eval"),
     )
 
 
@@ -633,6 +645,11 @@ def summarise_env(
             if any(r.train_seconds for r in rs)
             else None,
             "curves": {r.seed: r.curve for r in rs},
+            "eval_figures": {
+                k: _mean_std(vs)
+                for k in EVAL_FIGURES
+                if (vs := [r.eval_figures[k] for r in rs if k in r.eval_figures])
+            },
         }
         if est in GIGPO_ESTIMATORS:
             fr = [v for r in rs for v in r.step_shared_frac]
@@ -689,7 +706,12 @@ def summarise_env(
     if (warm_eval / "results.json").exists():
         w, _ = load_eval(warm_eval)
         lo, hi = bootstrap_rate([w], [np.ones(len(w))], seed=0)
-        warm = {"mean": float(w.mean()), "ci_tasks": [lo, hi], "tasks": len(w)}
+        warm = {
+            "mean": float(w.mean()),
+            "ci_tasks": [lo, hi],
+            "tasks": len(w),
+            "eval_figures": eval_figures(warm_eval),
+        }
         for est, rs in runs.items():  # what RL added: each seed's run against the warm start
             if rs and all(len(r.task_success) == len(w) for r in rs):
                 d = compare_rates([w] * len(rs), [r.task_success for r in rs], paired=True, seed=0)
@@ -760,6 +782,30 @@ def format_env(summary: dict[str, Any], budget: dict[str, Any] | None) -> str:
             lines.append(
                 f"| {e} | {_pct(r['step_shared_frac'])}% | {_pct(fl[0])}% → {_pct(fl[1])}% | "
                 f"{r['step_group_size']:.2f} |"
+            )
+    figs = [(e, r["eval_figures"]) for e, r in rows.items() if r["runs"] and r["eval_figures"]]
+    if figs:
+        lines += [
+            "",
+            "The final evaluation's other figures (mean ± std over seeds):",
+            "",
+            "| estimator | mean reward | invalid actions | turns |",
+            "|---|---|---|---|",
+        ]
+        if warm and warm.get("eval_figures"):
+            figs.insert(0, ("warm start", {k: (v, None) for k, v in warm["eval_figures"].items()}))
+
+        def fig(f: dict[str, Any], k: str, scale: float, fmt: str) -> str:
+            if k not in f:
+                return "–"
+            m, sd = f[k]
+            sd_txt = "" if sd is None or math.isnan(sd) else f" ± {scale * sd:{fmt.lstrip('+')}}"
+            return f"{scale * m:{fmt}}{sd_txt}"
+
+        for e, f in figs:
+            lines.append(
+                f"| {e} | {fig(f, 'mean_reward', 1, '+.3f')} | "
+                f"{fig(f, 'invalid_action_rate', 100, '.1f')}% | {fig(f, 'mean_turns', 1, '.2f')} |"
             )
     ig = [(e, r) for e, r in rows.items() if e in IGPO_ESTIMATORS and r["runs"]]
     if ig:

@@ -80,7 +80,10 @@ class FakeExecute:
                 for i, s in enumerate(success)
             ]
             out.mkdir(parents=True, exist_ok=True)
-            (out / "results.json").write_text(json.dumps({"entries": [{"tasks": tasks[::-1]}]}))
+            figures = {"mean_reward": success.mean(), "invalid_action_rate": 0.1, "mean_turns": 3.0}
+            (out / "results.json").write_text(
+                json.dumps({"entries": [{"tasks": tasks[::-1], "figures": figures}]})
+            )
         elif cmd[2] == "infogain":
             run = Path(cmd[3])
             eps = [
@@ -306,6 +309,9 @@ def test_report_figures(ls, tmp_path: Path) -> None:
     )  # what RL added, paired per seed
     text = (study / "report.md").read_text()
     assert "| gigpo | 3 | 50.0 ± 0.0% |" in text and "+20.0 [" in text
+    # the final evaluation's other figures, mean ± std over seeds
+    assert gigpo["eval_figures"]["mean_reward"] == pytest.approx((0.5, 0.0))
+    assert "| gigpo | +0.500 ± 0.000 | 10.0 ± 0.0% | 3.00 ± 0.00 |" in text
     assert (tmp_path / "docs" / "asktoact.png").stat().st_size > 1000
 
 
