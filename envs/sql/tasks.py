@@ -26,6 +26,7 @@ correlated subqueries, set operations, window functions; no schema — explore).
 from __future__ import annotations
 
 import logging
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,29 @@ def _rows(domain: str, seed: int) -> dict[str, list[tuple[Any, ...]]]:
     return generate_rows(DbRef(domain, seed))
 
 
+_CHECKERS: dict[str, tuple[SQLiteBackend, threading.Lock]] = {}
+_CHECKERS_LOCK = threading.Lock()
+
+
+def shared_checker(cache_dir: Path | str | None) -> tuple[SQLiteBackend, threading.Lock]:
+    """The process's one checking back-end for ``cache_dir`` and the lock its users hold.
+
+    Every generator in a process checks candidate queries through it, so the
+    read-only connections to the ~260 database files are opened once per
+    process, not once per env: before, each env instance's generator kept up to
+    256 of them, and collecting 4,000 demonstrations (256 envs at once) ran out
+    of file descriptors. One lock serialises the checks (the back-end's query
+    deadline is per back-end); a check is ~1 ms and tasks are memoized."""
+    key = str(Path(cache_dir).resolve()) if cache_dir is not None else ""
+    with _CHECKERS_LOCK:
+        entry = _CHECKERS.get(key)
+        if entry is None:
+            entry = _CHECKERS[key] = (
+                SQLiteBackend(cache_dir=cache_dir, time_limit_s=CHECK_TIME_LIMIT_S, max_connections=512),
+                threading.Lock())
+        return entry
+
+
 class SQLTasks(TaskGenerator):
     """Deterministic in (seed, split, index, difficulty).
 
@@ -84,8 +108,8 @@ class SQLTasks(TaskGenerator):
         if n_variants < 0:
             raise ConfigError(f"n_variants must be >= 0, got {n_variants}.")
         self.n_variants = int(n_variants)
-        # One connection per database file the pool can hold (domains x seeds x variants).
-        self.checker = SQLiteBackend(cache_dir=cache_dir, time_limit_s=CHECK_TIME_LIMIT_S, max_connections=256)
+        # Shared by every generator of the process (see shared_checker).
+        self.checker, self._check_lock = shared_checker(cache_dir)
         self._memo: dict[tuple[str, int, str], Task] = {}
         self._sequences: dict[tuple[str, str], list[Task]] = {}
 
@@ -127,7 +151,8 @@ class SQLTasks(TaskGenerator):
 
     def _run(self, db: DbRef, query: str) -> list[tuple[Any, ...]] | None:
         try:
-            return self.checker.run(db, query, _CHECK_ROWS).rows
+            with self._check_lock:
+                return self.checker.run(db, query, _CHECK_ROWS).rows
         except QueryError as e:
             logger.debug("candidate query failed on %s: %s (%s)", db, e, query)
             return None
