@@ -85,6 +85,22 @@ def shared_checker(cache_dir: Path | str | None) -> tuple[SQLiteBackend, threadi
         return entry
 
 
+_SEQUENCES: dict[tuple[int, int, str], tuple[dict[tuple[str, str], list[Task]], threading.Lock]] = {}
+
+
+def shared_sequences(seed: int, n_variants: int, data: str) -> tuple[dict[tuple[str, str], list[Task]], threading.Lock]:
+    """The process's deduplicated val/test task sequences for one generator
+    setting, and their lock. Task ``i`` of ``val`` needs tasks ``0..i`` drawn
+    first (so it differs from them): with a sequence per env instance, an
+    evaluation that builds an env per task redrew them every time (200 val
+    tasks: ~20,000 draws, most of ``agentgym eval``'s time on SQL-v0)."""
+    with _CHECKERS_LOCK:
+        entry = _SEQUENCES.get((seed, n_variants, data))
+        if entry is None:
+            entry = _SEQUENCES[(seed, n_variants, data)] = ({}, threading.Lock())
+        return entry
+
+
 class SQLTasks(TaskGenerator):
     """Deterministic in (seed, split, index, difficulty).
 
@@ -111,7 +127,8 @@ class SQLTasks(TaskGenerator):
         # Shared by every generator of the process (see shared_checker).
         self.checker, self._check_lock = shared_checker(cache_dir)
         self._memo: dict[tuple[str, int, str], Task] = {}
-        self._sequences: dict[tuple[str, str], list[Task]] = {}
+        # Shared by the generators of the process with the same settings (see shared_sequences).
+        self._sequences, self._seq_lock = shared_sequences(self.seed, self.n_variants, self.data)
 
     def task(self, split: Split, index: int, difficulty: str | None = None) -> Task:
         """The ``index``-th task of ``split``. Memoized (a task costs ~20 ms of
@@ -127,12 +144,14 @@ class SQLTasks(TaskGenerator):
         if cached is not None:
             return cached
         if split != "train" and 0 <= index < DEDUPE_BELOW:
-            seq = self._sequences.setdefault((split, difficulty), [])
-            used = {self.content_key(t) for t in seq}
-            while len(seq) <= index:
-                seq.append(self._draw(split, len(seq), difficulty, used))
-                used.add(self.content_key(seq[-1]))
-            return seq[index]
+            with self._seq_lock:
+                seq = self._sequences.setdefault((split, difficulty), [])
+                if len(seq) <= index:
+                    used = {self.content_key(t) for t in seq}
+                    while len(seq) <= index:
+                        seq.append(self._draw(split, len(seq), difficulty, used))
+                        used.add(self.content_key(seq[-1]))
+                return seq[index]
         task = self._memo[key] = self._draw(split, index, difficulty, set())
         if len(self._memo) > 8192:
             self._memo.pop(next(iter(self._memo)))

@@ -399,3 +399,16 @@ def test_generators_share_one_checker_and_demonstrations_keep_files_bounded() ->
     # Closed envs give their connections back; what stays open is the shared checker's.
     assert len(os.listdir("/proc/self/fd")) - before < 600
     assert DEMO_PARALLEL <= 64
+
+
+def test_val_sequences_are_shared_between_envs_of_the_same_settings() -> None:
+    """Task i of val is drawn after tasks 0..i-1 (it must differ from them); envs
+    built one per task (what an evaluation does) reuse one sequence, and the
+    tasks are the same as one env's."""
+    from agentgym.envs.sql.tasks import SQLTasks
+
+    a, b, other = SQLTasks(0), SQLTasks(0), SQLTasks(1)
+    assert a._sequences is b._sequences and a._sequences is not other._sequences
+    t40 = a.task("val", 40)
+    assert len(b._sequences[("val", "easy")]) >= 41  # b draws nothing new
+    assert b.task("val", 40) is t40 and other.task("val", 40) != t40
